@@ -1,0 +1,1 @@
+"""Switchboard: self-hosted 1:1 audio/video calling."""
