@@ -1,0 +1,61 @@
+"""Settings from the environment (and a `.env` file): the one place configuration lives."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+CommaList = Annotated[list[str], NoDecode]
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+
+    switchboard_env: Environment = Environment.DEVELOPMENT
+    database_url: str = "sqlite+aiosqlite:///./switchboard.db"
+    redis_url: str | None = None
+
+    jwt_secret: str | None = None
+    jwt_secret_file: Path = Path(".switchboard-secret")
+    access_token_ttl_seconds: int = Field(default=86400, gt=0)
+
+    ring_timeout_seconds: float = Field(default=45, gt=0)
+    call_grace_seconds: float = Field(default=30, gt=0)
+    max_call_seconds: float = Field(default=14400, gt=0)
+    # How often the sweeper looks for overdue calls and lost connections at most.
+    sweep_interval_seconds: float = Field(default=1.0, gt=0)
+
+    allowed_origins: CommaList = []
+    stun_uris: CommaList = []
+    turn_uris: CommaList = []
+    turn_secret: str | None = None
+    turn_ttl_seconds: int = Field(default=86400, gt=0)
+
+    # WebSocket gateway
+    ws_heartbeat_seconds: float = Field(default=20, gt=0)
+    ws_frame_rate_per_second: float = Field(default=50, gt=0)
+    ws_frame_burst: int = Field(default=100, gt=0)
+
+    @field_validator("allowed_origins", "stun_uris", "turn_uris", mode="before")
+    @classmethod
+    def _split_commas(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @property
+    def is_production(self) -> bool:
+        return self.switchboard_env is Environment.PRODUCTION
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")

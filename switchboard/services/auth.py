@@ -1,0 +1,129 @@
+"""Registration, login and access tokens (argon2 hashes, HS256 JWTs)."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import timedelta
+
+import jwt
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from switchboard.clock import Clock
+from switchboard.ids import new_id
+from switchboard.services.errors import ErrorKind, ServiceError, unauthorized
+from switchboard.services.users import UserService
+from switchboard.services.views import UserView
+from switchboard.store import users as user_store
+from switchboard.store.db import Database
+
+JWT_ALGORITHM = "HS256"
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    access_token: str
+    expires_in: int
+    user: UserView
+
+
+class TokenCodec:
+    def __init__(self, *, secret: str, ttl_seconds: int, clock: Clock) -> None:
+        self._secret = secret
+        self._ttl = ttl_seconds
+        self._clock = clock
+
+    @property
+    def ttl_seconds(self) -> int:
+        return self._ttl
+
+    def issue(self, user_id: str) -> str:
+        now = self._clock.now()
+        claims = {"sub": user_id, "iat": now, "exp": now + timedelta(seconds=self._ttl)}
+        return jwt.encode(claims, self._secret, algorithm=JWT_ALGORITHM)
+
+    def user_id(self, token: str) -> str:
+        """The user a token speaks for; raises `unauthorized` for anything not ours or expired."""
+        try:
+            claims = jwt.decode(
+                token,
+                self._secret,
+                algorithms=[JWT_ALGORITHM],
+                options={"require": ["exp", "sub"]},
+            )
+        except jwt.PyJWTError as error:
+            raise unauthorized() from error
+        subject = claims.get("sub")
+        if not isinstance(subject, str) or not subject:
+            raise unauthorized()
+        return subject
+
+
+class AuthService:
+    def __init__(
+        self, *, db: Database, tokens: TokenCodec, users: UserService, clock: Clock
+    ) -> None:
+        self._db = db
+        self._tokens = tokens
+        self._users = users
+        self._clock = clock
+        self._hasher = PasswordHasher()
+        # Verified against for unknown usernames, so both failures take as long.
+        self._dummy_hash = self._hasher.hash("not-a-real-password")
+
+    async def register(self, *, username: str, password: str, display_name: str | None) -> Session:
+        user_id = await self.create_user(
+            username=username, password=password, display_name=display_name
+        )
+        return await self._session_for(user_id)
+
+    async def create_user(self, *, username: str, password: str, display_name: str | None) -> str:
+        folded = username.lower()
+        password_hash = await asyncio.to_thread(self._hasher.hash, password)
+        user_id = new_id()
+        async with self._db.write() as session:
+            created = await user_store.insert_user(
+                session,
+                user_id=user_id,
+                username=folded,
+                display_name=display_name or folded,
+                password_hash=password_hash,
+                now=self._clock.now(),
+            )
+        if not created:
+            raise ServiceError(ErrorKind.CONFLICT, "username_taken", "Username is taken")
+        return user_id
+
+    async def login(self, *, username: str, password: str) -> Session:
+        async with self._db.read() as session:
+            user = await user_store.get_user_by_username(session, username.lower())
+        stored_hash = user.password_hash if user else self._dummy_hash
+        verified = await asyncio.to_thread(self._verify, stored_hash, password)
+        if user is None or not verified:
+            raise ServiceError(
+                ErrorKind.UNAUTHORIZED, "invalid_credentials", "Invalid username or password"
+            )
+        return await self._session_for(user.id)
+
+    def _verify(self, stored_hash: str, password: str) -> bool:
+        try:
+            return self._hasher.verify(stored_hash, password)
+        except (VerificationError, InvalidHashError):
+            return False
+
+    async def _session_for(self, user_id: str) -> Session:
+        user = await self._users.get(user_id=user_id)
+        return Session(
+            access_token=self._tokens.issue(user_id),
+            expires_in=self._tokens.ttl_seconds,
+            user=user,
+        )
+
+    async def authenticate(self, token: str) -> UserView:
+        """The user behind a bearer token (who must still exist)."""
+        user_id = self._tokens.user_id(token)
+        try:
+            return await self._users.get(user_id=user_id)
+        except ServiceError as error:
+            raise unauthorized() from error

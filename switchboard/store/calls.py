@@ -1,0 +1,201 @@
+"""Call queries: booking, transitions, and each user's call log."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from switchboard.store.models import BusyUser, Call, CallEntry
+from switchboard.store.upsert import insert_ignoring_conflicts
+
+
+async def book_busy(session: AsyncSession, *, call_id: str, user_ids: Sequence[str]) -> set[str]:
+    """Marks the users busy with this call; returns those who were free.
+
+    Rows go in id order so that two opposite bookings (glare) wait on each other instead of
+    deadlocking.
+    """
+    rows = [{"user_id": uid, "call_id": call_id} for uid in sorted(user_ids)]
+    return await insert_ignoring_conflicts(
+        session, BusyUser.__table__, rows, returning="user_id"  # type: ignore[arg-type]
+    )
+
+
+async def release_busy(session: AsyncSession, *, call_id: str) -> None:
+    await session.execute(delete(BusyUser).where(BusyUser.call_id == call_id))
+
+
+async def insert_call(session: AsyncSession, call: Call) -> None:
+    session.add(call)
+    for user_id, peer_id, direction in (
+        (call.caller_id, call.receiver_id, "outgoing"),
+        (call.receiver_id, call.caller_id, "incoming"),
+    ):
+        session.add(
+            CallEntry(
+                call_id=call.id,
+                user_id=user_id,
+                peer_id=peer_id,
+                conversation_id=call.conversation_id,
+                direction=direction,
+                call_type=call.call_type,
+                status=call.status,
+                answered=False,
+                duration=0,
+                started_at=call.started_at,
+            )
+        )
+    await session.flush()
+
+
+async def get_call(session: AsyncSession, call_id: str, *, lock: bool = False) -> Call | None:
+    statement = select(Call).where(Call.id == call_id)
+    if lock:
+        statement = statement.with_for_update()
+    result = await session.execute(statement)
+    return result.scalar_one_or_none()
+
+
+async def sync_entries(session: AsyncSession, call: Call) -> None:
+    """Copies the call's status and duration to both participants' log rows."""
+    await session.execute(
+        update(CallEntry)
+        .where(CallEntry.call_id == call.id)
+        .values(status=call.status, answered=call.answered_at is not None, duration=call.duration)
+    )
+
+
+async def active_call_id(session: AsyncSession, user_id: str) -> str | None:
+    result = await session.execute(select(BusyUser.call_id).where(BusyUser.user_id == user_id))
+    return result.scalar_one_or_none()
+
+
+async def active_calls(session: AsyncSession) -> list[Call]:
+    result = await session.execute(
+        select(Call).where(Call.status.in_(("initiated", "answered"))).order_by(Call.id)
+    )
+    return list(result.scalars())
+
+
+async def entry_of(session: AsyncSession, *, call_id: str, user_id: str) -> CallEntry | None:
+    return await session.get(CallEntry, (call_id, user_id))
+
+
+async def soft_delete(
+    session: AsyncSession, *, call_id: str, user_id: str, now: datetime
+) -> bool:
+    result = await session.execute(
+        update(CallEntry)
+        .where(
+            CallEntry.call_id == call_id,
+            CallEntry.user_id == user_id,
+            CallEntry.deleted_at.is_(None),
+        )
+        .values(deleted_at=now)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryFilter:
+    call_type: str | None = None
+    status: str | None = None
+    direction: str | None = None
+    with_user_id: str | None = None
+    conversation_id: str | None = None
+    start: datetime | None = None  # inclusive
+    end: datetime | None = None  # exclusive
+
+
+def _log_of(user_id: str, columns: Sequence[Any]) -> Select[Any]:
+    return select(*columns).where(CallEntry.user_id == user_id, CallEntry.deleted_at.is_(None))
+
+
+def _in_range(
+    statement: Select[Any], start: datetime | None, end: datetime | None
+) -> Select[Any]:
+    if start is not None:
+        statement = statement.where(CallEntry.started_at >= start)
+    if end is not None:
+        statement = statement.where(CallEntry.started_at < end)
+    return statement
+
+
+def _filtered(statement: Select[Any], filters: HistoryFilter) -> Select[Any]:
+    for column, value in (
+        (CallEntry.call_type, filters.call_type),
+        (CallEntry.status, filters.status),
+        (CallEntry.direction, filters.direction),
+        (CallEntry.peer_id, filters.with_user_id),
+        (CallEntry.conversation_id, filters.conversation_id),
+    ):
+        if value is not None:
+            statement = statement.where(column == value)
+    return _in_range(statement, filters.start, filters.end)
+
+
+async def history(
+    session: AsyncSession, *, user_id: str, filters: HistoryFilter, offset: int, limit: int
+) -> tuple[list[Call], int]:
+    """One page of the user's calls, newest first, and the total matching."""
+    total = await session.scalar(_filtered(_log_of(user_id, [func.count()]), filters))
+    page_ids = (
+        _filtered(_log_of(user_id, [CallEntry.call_id, CallEntry.started_at]), filters)
+        .order_by(CallEntry.started_at.desc(), CallEntry.call_id.desc())
+        .offset(offset)
+        .limit(limit)
+        .subquery()
+    )
+    result = await session.execute(
+        select(Call)
+        .join(page_ids, page_ids.c.call_id == Call.id)
+        .order_by(page_ids.c.started_at.desc(), page_ids.c.call_id.desc())
+    )
+    return list(result.scalars()), int(total or 0)
+
+
+async def missed_count(session: AsyncSession, *, user_id: str, since: datetime | None) -> int:
+    statement = _log_of(user_id, [func.count()]).where(
+        CallEntry.status == "missed", CallEntry.direction == "incoming"
+    )
+    count = await session.scalar(_in_range(statement, since, None))
+    return int(count or 0)
+
+
+@dataclass(frozen=True, slots=True)
+class StatsRow:
+    direction: str
+    call_type: str
+    status: str
+    answered: bool
+    count: int
+    duration: int
+
+
+async def stats_rows(
+    session: AsyncSession, *, user_id: str, start: datetime | None, end: datetime | None
+) -> list[StatsRow]:
+    """The user's calls in the range, grouped by everything the summary needs."""
+    group = (CallEntry.direction, CallEntry.call_type, CallEntry.status, CallEntry.answered)
+    statement = _in_range(
+        _log_of(user_id, [*group, func.count(), func.coalesce(func.sum(CallEntry.duration), 0)]),
+        start,
+        end,
+    ).group_by(*group)
+    result = await session.execute(statement)
+    return [
+        StatsRow(
+            direction=row[0],
+            call_type=row[1],
+            status=row[2],
+            answered=bool(row[3]),
+            count=int(row[4]),
+            duration=int(row[5]),
+        )
+        for row in result
+    ]

@@ -1,0 +1,103 @@
+"""Conversation queries."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from switchboard.ids import new_id
+from switchboard.store.models import Conversation, ConversationParticipant
+from switchboard.store.upsert import insert_ignoring_conflicts
+
+
+def pair_key(user_a: str, user_b: str) -> str:
+    low, high = sorted((user_a, user_b))
+    return f"{low}:{high}"
+
+
+async def find_or_create_pair(
+    session: AsyncSession, *, user_a: str, user_b: str, now: datetime
+) -> tuple[Conversation, bool]:
+    """The 1:1 conversation of two users, created if missing; True when created here."""
+    key = pair_key(user_a, user_b)
+    conversation_id = new_id()
+    created = await insert_ignoring_conflicts(
+        session,
+        Conversation.__table__,  # type: ignore[arg-type]
+        [{"id": conversation_id, "pair_key": key, "created_at": now, "last_call_at": None}],
+        returning="id",
+    )
+    if created:
+        await insert_ignoring_conflicts(
+            session,
+            ConversationParticipant.__table__,  # type: ignore[arg-type]
+            [{"conversation_id": conversation_id, "user_id": uid} for uid in (user_a, user_b)],
+            returning="user_id",
+        )
+    result = await session.execute(select(Conversation).where(Conversation.pair_key == key))
+    return result.scalar_one(), bool(created)
+
+
+async def get_conversation(session: AsyncSession, conversation_id: str) -> Conversation | None:
+    return await session.get(Conversation, conversation_id)
+
+
+async def participant_ids(session: AsyncSession, conversation_id: str) -> list[str]:
+    result = await session.execute(
+        select(ConversationParticipant.user_id)
+        .where(ConversationParticipant.conversation_id == conversation_id)
+        .order_by(ConversationParticipant.user_id)
+    )
+    return list(result.scalars())
+
+
+async def participants_of(
+    session: AsyncSession, conversation_ids: list[str]
+) -> dict[str, list[str]]:
+    if not conversation_ids:
+        return {}
+    result = await session.execute(
+        select(ConversationParticipant.conversation_id, ConversationParticipant.user_id)
+        .where(ConversationParticipant.conversation_id.in_(conversation_ids))
+        .order_by(ConversationParticipant.user_id)
+    )
+    members: dict[str, list[str]] = {cid: [] for cid in conversation_ids}
+    for conversation_id, user_id in result:
+        members[conversation_id].append(user_id)
+    return members
+
+
+async def conversations_of(session: AsyncSession, user_id: str) -> list[Conversation]:
+    result = await session.execute(
+        select(Conversation)
+        .join(ConversationParticipant)
+        .where(ConversationParticipant.user_id == user_id)
+        .order_by(Conversation.last_call_at.desc().nulls_last(), Conversation.id.desc())
+    )
+    return list(result.scalars())
+
+
+async def contacts_of(session: AsyncSession, user_id: str) -> set[str]:
+    """Users who share a conversation with this one (they see its presence)."""
+    mine = select(ConversationParticipant.conversation_id).where(
+        ConversationParticipant.user_id == user_id
+    )
+    result = await session.execute(
+        select(ConversationParticipant.user_id)
+        .where(ConversationParticipant.conversation_id.in_(mine))
+        .where(ConversationParticipant.user_id != user_id)
+        .distinct()
+    )
+    return set(result.scalars())
+
+
+async def touch_last_call(
+    session: AsyncSession, *, conversation_id: str, started_at: datetime
+) -> None:
+    await session.execute(
+        update(Conversation)
+        .where(Conversation.id == conversation_id)
+        .values(last_call_at=started_at)
+    )
