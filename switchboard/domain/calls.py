@@ -102,15 +102,24 @@ ALLOWED_ACTORS: dict[Action, frozenset[Actor]] = {
 _TABLE: dict[tuple[CallStatus, Action, Actor], tuple[CallStatus, EndReason | None]] = {
     (CallStatus.INITIATED, Action.ACCEPT, Actor.RECEIVER): (CallStatus.ANSWERED, None),
     (CallStatus.INITIATED, Action.SET_ANSWERED, Actor.RECEIVER): (CallStatus.ANSWERED, None),
-    (CallStatus.INITIATED, Action.DECLINE, Actor.RECEIVER): (CallStatus.REJECTED, EndReason.REJECTED),
+    (CallStatus.INITIATED, Action.DECLINE, Actor.RECEIVER): (
+        CallStatus.REJECTED,
+        EndReason.REJECTED,
+    ),
     (CallStatus.INITIATED, Action.END, Actor.RECEIVER): (CallStatus.REJECTED, EndReason.REJECTED),
     (CallStatus.INITIATED, Action.SET_REJECTED, Actor.RECEIVER): (
         CallStatus.REJECTED,
         EndReason.REJECTED,
     ),
     (CallStatus.INITIATED, Action.END, Actor.CALLER): (CallStatus.MISSED, EndReason.CANCELLED),
-    (CallStatus.INITIATED, Action.SET_MISSED, Actor.CALLER): (CallStatus.MISSED, EndReason.CANCELLED),
-    (CallStatus.INITIATED, Action.RING_TIMEOUT, Actor.SERVER): (CallStatus.MISSED, EndReason.TIMEOUT),
+    (CallStatus.INITIATED, Action.SET_MISSED, Actor.CALLER): (
+        CallStatus.MISSED,
+        EndReason.CANCELLED,
+    ),
+    (CallStatus.INITIATED, Action.RING_TIMEOUT, Actor.SERVER): (
+        CallStatus.MISSED,
+        EndReason.TIMEOUT,
+    ),
     (CallStatus.INITIATED, Action.CONNECTION_LOST, Actor.SERVER): (
         CallStatus.MISSED,
         EndReason.CONNECTION_LOST,

@@ -188,9 +188,7 @@ class CallService:
         return await self._move(user_id=user_id, call_id=call_id, action=Action.END, reason=reason)
 
     async def set_status(self, *, user_id: str, call_id: str, status: CallStatus) -> CallView:
-        return await self._move(
-            user_id=user_id, call_id=call_id, action=SET_STATUS_ACTIONS[status]
-        )
+        return await self._move(user_id=user_id, call_id=call_id, action=SET_STATUS_ACTIONS[status])
 
     async def _move(
         self,
@@ -285,9 +283,8 @@ class CallService:
         if action is Action.RING_TIMEOUT:
             return call.status == CallStatus.INITIATED and call.ring_deadline <= now
         if action is Action.MAX_DURATION:
-            return (
-                call.answered_at is not None
-                and now - call.answered_at >= timedelta(seconds=settings.max_call_seconds)
+            return call.answered_at is not None and now - call.answered_at >= timedelta(
+                seconds=settings.max_call_seconds
             )
         grace = timedelta(seconds=settings.call_grace_seconds)
         lost = [call.caller_lost_at]
@@ -324,6 +321,12 @@ class CallService:
             call = await store.get_call(session, call_id)
             assert call is not None
             return await self._view(session, call)
+
+    async def peek(self, *, call_id: str) -> CallView | None:
+        """The call as it is, for internal checks (no participant check: callers do it)."""
+        async with self._db.read() as session:
+            call = await store.get_call(session, call_id)
+            return await self._view(session, call) if call else None
 
     async def active(self, *, user_id: str) -> CallView | None:
         async with self._db.read() as session:
@@ -378,7 +381,9 @@ class CallService:
             rejected=count(lambda r: r.status == "rejected"),
             total_duration=total_duration,
             average_duration=total_duration / answered if answered else 0.0,
-            by_type={t.value: sum(r.count for r in rows if r.call_type == t.value) for t in CallType},
+            by_type={
+                t.value: sum(r.count for r in rows if r.call_type == t.value) for t in CallType
+            },
         )
 
     async def delete(self, *, user_id: str, call_id: str) -> None:

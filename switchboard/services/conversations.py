@@ -23,12 +23,12 @@ class ConversationService:
         self._users = users
         self._clock = clock
 
-    async def open(self, *, user_id: str, participant_ids: list[str]) -> tuple[ConversationView, bool]:
+    async def open(
+        self, *, user_id: str, participant_ids: list[str]
+    ) -> tuple[ConversationView, bool]:
         """Finds or creates the 1:1 conversation with the one other participant."""
         if len(participant_ids) != 1 or participant_ids[0] == user_id:
-            raise invalid(
-                "validation_error", "participantIds must list exactly one other user"
-            )
+            raise invalid("validation_error", "participantIds must list exactly one other user")
         other_id = participant_ids[0]
         async with self._db.write() as session:
             if await user_store.get_user(session, other_id) is None:
@@ -50,6 +50,11 @@ class ConversationService:
         if conversation is None or user_id not in members:
             raise not_found(CONVERSATION_NOT_FOUND, "Conversation not found")
         return (await self._views([conversation]))[0]
+
+    async def contacts(self, *, user_id: str) -> set[str]:
+        """Users who share a conversation with this one."""
+        async with self._db.read() as session:
+            return await store.contacts_of(session, user_id)
 
     async def _views(self, conversations: list[Conversation]) -> list[ConversationView]:
         async with self._db.read() as session:

@@ -39,5 +39,7 @@ class UserService:
         online = await self._presence.online_users(by_id)
         return {uid: UserView.of(user, online=uid in online) for uid, user in by_id.items()}
 
-    async def load_views(self, session: AsyncSession, user_ids: Iterable[str]) -> dict[str, UserView]:
+    async def load_views(
+        self, session: AsyncSession, user_ids: Iterable[str]
+    ) -> dict[str, UserView]:
         return await self.views((await user_store.get_users(session, user_ids)).values())

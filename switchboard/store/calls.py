@@ -22,7 +22,10 @@ async def book_busy(session: AsyncSession, *, call_id: str, user_ids: Sequence[s
     """
     rows = [{"user_id": uid, "call_id": call_id} for uid in sorted(user_ids)]
     return await insert_ignoring_conflicts(
-        session, BusyUser.__table__, rows, returning="user_id"  # type: ignore[arg-type]
+        session,
+        BusyUser,
+        rows,
+        returning="user_id",
     )
 
 
@@ -86,9 +89,7 @@ async def entry_of(session: AsyncSession, *, call_id: str, user_id: str) -> Call
     return await session.get(CallEntry, (call_id, user_id))
 
 
-async def soft_delete(
-    session: AsyncSession, *, call_id: str, user_id: str, now: datetime
-) -> bool:
+async def soft_delete(session: AsyncSession, *, call_id: str, user_id: str, now: datetime) -> bool:
     result = await session.execute(
         update(CallEntry)
         .where(
@@ -116,9 +117,7 @@ def _log_of(user_id: str, columns: Sequence[Any]) -> Select[Any]:
     return select(*columns).where(CallEntry.user_id == user_id, CallEntry.deleted_at.is_(None))
 
 
-def _in_range(
-    statement: Select[Any], start: datetime | None, end: datetime | None
-) -> Select[Any]:
+def _in_range(statement: Select[Any], start: datetime | None, end: datetime | None) -> Select[Any]:
     if start is not None:
         statement = statement.where(CallEntry.started_at >= start)
     if end is not None:

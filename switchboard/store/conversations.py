@@ -25,14 +25,14 @@ async def find_or_create_pair(
     conversation_id = new_id()
     created = await insert_ignoring_conflicts(
         session,
-        Conversation.__table__,  # type: ignore[arg-type]
+        Conversation,
         [{"id": conversation_id, "pair_key": key, "created_at": now, "last_call_at": None}],
         returning="id",
     )
     if created:
         await insert_ignoring_conflicts(
             session,
-            ConversationParticipant.__table__,  # type: ignore[arg-type]
+            ConversationParticipant,
             [{"conversation_id": conversation_id, "user_id": uid} for uid in (user_a, user_b)],
             returning="user_id",
         )

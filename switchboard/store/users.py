@@ -30,7 +30,10 @@ async def insert_user(
         "created_at": now,
     }
     inserted = await insert_ignoring_conflicts(
-        session, User.__table__, [row], returning="id"  # type: ignore[arg-type]
+        session,
+        User,
+        [row],
+        returning="id",
     )
     return bool(inserted)
 

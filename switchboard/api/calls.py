@@ -1,0 +1,189 @@
+"""/calls: the call lifecycle, history, counts and statistics."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Body, Query, status
+
+from switchboard.api.deps import CurrentUser, ServicesDep
+from switchboard.api.schemas import (
+    ActiveCallEnvelope,
+    AnswerIn,
+    ByType,
+    CallEnvelope,
+    CountOut,
+    EndIn,
+    HistoryOut,
+    IceServerOut,
+    IceServersOut,
+    InitiateIn,
+    Pagination,
+    SeenOut,
+    StatsEnvelope,
+    StatsOut,
+    StatusIn,
+    SuccessOut,
+)
+from switchboard.domain.calls import CallStatus, CallType, Direction, EndReason
+from switchboard.services.ice import ice_servers_for
+from switchboard.services.views import CallView
+from switchboard.store.calls import HistoryFilter
+from switchboard.wire import CallOut
+
+router = APIRouter(prefix="/calls", tags=["calls"])
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _envelope(call: CallView, viewer_id: str) -> CallEnvelope:
+    return CallEnvelope(call=CallOut.of(call, viewer_id=viewer_id))
+
+
+@router.post("/initiate", status_code=status.HTTP_201_CREATED)
+async def initiate(body: InitiateIn, user: CurrentUser, services: ServicesDep) -> CallEnvelope:
+    call = await services.calls.initiate(
+        caller_id=user.id,
+        receiver_id=body.receiver_id,
+        call_type=body.call_type,
+        conversation_id=body.conversation_id,
+        connection_id=body.connection_id,
+    )
+    return _envelope(call, user.id)
+
+
+@router.get("/history")
+async def history(
+    user: CurrentUser,
+    services: ServicesDep,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    call_type: Annotated[CallType | None, Query(alias="callType")] = None,
+    status_: Annotated[CallStatus | None, Query(alias="status")] = None,
+    direction: Direction | None = None,
+    with_user_id: Annotated[UUID | None, Query(alias="withUserId")] = None,
+    conversation_id: Annotated[UUID | None, Query(alias="conversationId")] = None,
+    from_: Annotated[datetime | None, Query(alias="from")] = None,
+    to: datetime | None = None,
+) -> HistoryOut:
+    filters = HistoryFilter(
+        call_type=call_type.value if call_type else None,
+        status=status_.value if status_ else None,
+        direction=direction.value if direction else None,
+        with_user_id=str(with_user_id) if with_user_id else None,
+        conversation_id=str(conversation_id) if conversation_id else None,
+        start=_utc(from_),
+        end=_utc(to),
+    )
+    result = await services.calls.history(user_id=user.id, filters=filters, page=page, limit=limit)
+    return HistoryOut(
+        calls=[CallOut.of(call, viewer_id=user.id) for call in result.calls],
+        pagination=Pagination(
+            page=result.page,
+            limit=result.limit,
+            total=result.total,
+            total_pages=result.total_pages,
+            has_next=result.has_next,
+        ),
+    )
+
+
+@router.get("/active")
+async def active(user: CurrentUser, services: ServicesDep) -> ActiveCallEnvelope:
+    call = await services.calls.active(user_id=user.id)
+    return ActiveCallEnvelope(call=CallOut.of(call, viewer_id=user.id) if call else None)
+
+
+@router.get("/missed/count")
+async def missed_count(
+    user: CurrentUser,
+    services: ServicesDep,
+    since: datetime | None = None,
+    unseen: bool = False,
+) -> CountOut:
+    count = await services.calls.missed_count(user_id=user.id, since=_utc(since), unseen=unseen)
+    return CountOut(count=count)
+
+
+@router.post("/missed/seen")
+async def missed_seen(user: CurrentUser, services: ServicesDep) -> SeenOut:
+    return SeenOut(seen_at=await services.calls.mark_missed_seen(user_id=user.id))
+
+
+@router.get("/stats/summary")
+async def stats(
+    user: CurrentUser,
+    services: ServicesDep,
+    from_: Annotated[datetime | None, Query(alias="from")] = None,
+    to: datetime | None = None,
+) -> StatsEnvelope:
+    result = await services.calls.stats(user_id=user.id, start=_utc(from_), end=_utc(to))
+    return StatsEnvelope(
+        stats=StatsOut(
+            total=result.total,
+            outgoing=result.outgoing,
+            incoming=result.incoming,
+            answered=result.answered,
+            missed=result.missed,
+            rejected=result.rejected,
+            total_duration=result.total_duration,
+            average_duration=result.average_duration,
+            by_type=ByType(**result.by_type),
+        )
+    )
+
+
+@router.get("/ice-servers", response_model_exclude_none=True)
+async def ice_servers(user: CurrentUser, services: ServicesDep) -> IceServersOut:
+    result = ice_servers_for(user_id=user.id, settings=services.settings, clock=services.clock)
+    return IceServersOut(
+        ice_servers=[IceServerOut(**server) for server in result.servers], ttl=result.ttl
+    )
+
+
+@router.get("/{call_id}")
+async def get_call(call_id: str, user: CurrentUser, services: ServicesDep) -> CallEnvelope:
+    return _envelope(await services.calls.get(user_id=user.id, call_id=call_id), user.id)
+
+
+@router.patch("/{call_id}/answer")
+async def answer(
+    call_id: str, body: AnswerIn, user: CurrentUser, services: ServicesDep
+) -> CallEnvelope:
+    call = await services.calls.answer(
+        user_id=user.id, call_id=call_id, accept=body.accept, connection_id=body.connection_id
+    )
+    return _envelope(call, user.id)
+
+
+@router.patch("/{call_id}/end")
+async def end(
+    call_id: str,
+    user: CurrentUser,
+    services: ServicesDep,
+    body: Annotated[EndIn | None, Body()] = None,
+) -> CallEnvelope:
+    reason = EndReason(body.reason) if body and body.reason else None
+    return _envelope(
+        await services.calls.end(user_id=user.id, call_id=call_id, reason=reason), user.id
+    )
+
+
+@router.patch("/{call_id}/status")
+async def set_status(
+    call_id: str, body: StatusIn, user: CurrentUser, services: ServicesDep
+) -> CallEnvelope:
+    call = await services.calls.set_status(user_id=user.id, call_id=call_id, status=body.status)
+    return _envelope(call, user.id)
+
+
+@router.delete("/{call_id}")
+async def delete(call_id: str, user: CurrentUser, services: ServicesDep) -> SuccessOut:
+    await services.calls.delete(user_id=user.id, call_id=call_id)
+    return SuccessOut()

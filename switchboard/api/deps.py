@@ -1,0 +1,34 @@
+"""Dependencies: the services of the running app and the current user."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from switchboard.services.container import Services
+from switchboard.services.errors import unauthorized
+from switchboard.services.views import UserView
+
+_bearer = HTTPBearer(auto_error=False)
+
+
+def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+async def get_current_user(
+    services: ServicesDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> UserView:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise unauthorized()
+    return await services.auth.authenticate(credentials.credentials)
+
+
+CurrentUser = Annotated[UserView, Depends(get_current_user)]

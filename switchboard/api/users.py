@@ -1,0 +1,34 @@
+"""/users: me, search, lookup."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from switchboard.api.deps import CurrentUser, ServicesDep
+from switchboard.api.schemas import UserEnvelope, UsersEnvelope
+from switchboard.wire import UserOut
+
+router = APIRouter(prefix="/users", tags=["users"])
+
+
+@router.get("/me")
+async def me(user: CurrentUser) -> UserEnvelope:
+    return UserEnvelope(user=UserOut.of(user))
+
+
+@router.get("")
+async def search(
+    user: CurrentUser,
+    services: ServicesDep,
+    q: Annotated[str, Query(max_length=64)] = "",
+    limit: Annotated[int, Query(ge=1, le=50)] = 20,
+) -> UsersEnvelope:
+    found = await services.users.search(user_id=user.id, query=q, limit=limit)
+    return UsersEnvelope(users=[UserOut.of(u) for u in found])
+
+
+@router.get("/{user_id}")
+async def get_user(user_id: str, user: CurrentUser, services: ServicesDep) -> UserEnvelope:
+    return UserEnvelope(user=UserOut.of(await services.users.get(user_id=user_id)))

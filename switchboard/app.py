@@ -1,0 +1,84 @@
+"""create_app(settings): wires storage, services, bus, gateway, routes and the web client."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from switchboard.api import auth, calls, conversations, health, problems, users, ws
+from switchboard.api.media_type import RequireJsonBodies
+from switchboard.clock import Clock, SystemClock
+from switchboard.config import Settings
+from switchboard.logs import install_redaction
+from switchboard.realtime.bus import LocalBus
+from switchboard.realtime.connections import Registry
+from switchboard.realtime.gateway import Gateway
+from switchboard.realtime.notifier import Notifier
+from switchboard.realtime.presence import LocalPresence
+from switchboard.services.container import Services
+from switchboard.store.db import Database
+from switchboard.web_files import mount_web_client
+
+WEB_ROOT = Path(__file__).parent / "web"
+
+
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
+    settings = settings or Settings()
+    clock = clock or SystemClock()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        install_redaction()
+        db = Database(settings.database_url)
+        registry = Registry()
+        bus = LocalBus()
+        presence = LocalPresence(registry)
+        notifier = Notifier(bus)
+        services = Services.build(
+            settings=settings, clock=clock, db=db, presence=presence, events=notifier
+        )
+        app.state.services = services
+        app.state.registry = registry
+        app.state.gateway = Gateway(
+            bus=bus,
+            registry=registry,
+            calls=services.calls,
+            conversations=services.conversations,
+            notifier=notifier,
+            settings=settings,
+        )
+        await bus.start()
+        sweeper = asyncio.create_task(services.sweeper.run())
+        try:
+            yield
+        finally:
+            sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeper
+            await bus.stop()
+            await db.dispose()
+
+    app = FastAPI(
+        title="Switchboard",
+        version="1.0.0",
+        description="Self-hosted 1:1 audio/video calling: call records, events and signaling.",
+        lifespan=lifespan,
+    )
+    problems.install(app)
+    app.add_middleware(RequireJsonBodies)
+    for router in (
+        health.router,
+        auth.router,
+        users.router,
+        conversations.router,
+        calls.router,
+        ws.router,
+    ):
+        app.include_router(router)
+    mount_web_client(app, WEB_ROOT)
+    return app

@@ -1,0 +1,1 @@
+"""Real-time: the event bus, live connections, the signaling relay and the /ws gateway."""

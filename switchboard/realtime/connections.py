@@ -1,0 +1,90 @@
+"""The live connections this instance holds, by user and connection id."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+
+log = logging.getLogger(__name__)
+
+OUTBOX_LIMIT = 1024
+SLOW_READER_CLOSE_CODE = 1013  # try again later: the client does not keep up
+
+
+@dataclass(eq=False)
+class Connection:
+    user_id: str
+    connection_id: str
+    outbox: asyncio.Queue[str | None] = field(
+        default_factory=lambda: asyncio.Queue(maxsize=OUTBOX_LIMIT)
+    )
+    close_code: int | None = None
+    # Frames that arrive before `hello` wait here, so that `hello` is always the first.
+    _held: list[str] | None = field(default_factory=list)
+
+    def send_first(self, text: str) -> None:
+        held, self._held = self._held or [], None
+        for queued in (text, *held):
+            self.send(queued)
+
+    def send(self, text: str) -> None:
+        """Queues a frame; a reader too slow to drain its queue is disconnected."""
+        if self.close_code is not None:
+            return
+        if self._held is not None:
+            self._held.append(text)
+            return
+        try:
+            self.outbox.put_nowait(text)
+        except asyncio.QueueFull:
+            log.warning("closing connection %s: outbox full", self.connection_id)
+            self.close(SLOW_READER_CLOSE_CODE)
+
+    def close(self, code: int) -> None:
+        if self.close_code is None:
+            self.close_code = code
+            self._held = None
+            while not self.outbox.empty():
+                self.outbox.get_nowait()
+            self.outbox.put_nowait(None)
+
+
+class Registry:
+    def __init__(self) -> None:
+        self._by_user: dict[str, dict[str, Connection]] = {}
+
+    def add(self, connection: Connection) -> tuple[Connection | None, bool]:
+        """Registers the connection; returns the one it replaces and whether the user was
+        offline until now."""
+        mine = self._by_user.setdefault(connection.user_id, {})
+        first = not mine
+        replaced = mine.get(connection.connection_id)
+        mine[connection.connection_id] = connection
+        return replaced, first
+
+    def remove(self, connection: Connection) -> bool:
+        """Forgets the connection (unless replaced); True when the user has none left."""
+        mine = self._by_user.get(connection.user_id)
+        if mine is None or mine.get(connection.connection_id) is not connection:
+            return False
+        del mine[connection.connection_id]
+        if not mine:
+            del self._by_user[connection.user_id]
+            return True
+        return False
+
+    def of_user(self, user_id: str) -> list[Connection]:
+        return list(self._by_user.get(user_id, {}).values())
+
+    def get(self, user_id: str, connection_id: str) -> Connection | None:
+        return self._by_user.get(user_id, {}).get(connection_id)
+
+    def all(self) -> list[Connection]:
+        return [c for mine in self._by_user.values() for c in mine.values()]
+
+    def users(self) -> set[str]:
+        return set(self._by_user)
+
+    def __len__(self) -> int:
+        return sum(len(mine) for mine in self._by_user.values())

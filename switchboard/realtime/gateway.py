@@ -1,0 +1,197 @@
+"""The `/ws` gateway's work for one connection: hello, frames in, frames out, goodbye.
+
+It speaks to the socket through a small `Transport`, so the rules here know nothing of the
+web framework.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+from typing import Protocol
+
+from switchboard.config import Settings
+from switchboard.realtime import codec
+from switchboard.realtime.bus import Bus, Envelope
+from switchboard.realtime.call_cache import CallCache
+from switchboard.realtime.codec import ErrorCode, FrameError, Ping, SignalIn
+from switchboard.realtime.connections import Connection, Registry
+from switchboard.realtime.notifier import Notifier, call_state
+from switchboard.realtime.ratelimit import TokenBucket
+from switchboard.realtime.signaling import SignalRefused, route_signal
+from switchboard.services.calls import CallService
+from switchboard.services.conversations import ConversationService
+from switchboard.services.views import UserView
+from switchboard.wire import CallOut, UserOut
+
+log = logging.getLogger(__name__)
+
+REPLACED_CLOSE_CODE = 4409
+
+
+class Transport(Protocol):
+    async def receive(self) -> str | bytes | None:
+        """The next frame, or None once the peer has gone."""
+        ...
+
+    async def send(self, text: str) -> None: ...
+
+    async def close(self, code: int) -> None: ...
+
+
+class Gateway:
+    def __init__(
+        self,
+        *,
+        bus: Bus,
+        registry: Registry,
+        calls: CallService,
+        conversations: ConversationService,
+        notifier: Notifier,
+        settings: Settings,
+    ) -> None:
+        self._bus = bus
+        self._registry = registry
+        self._calls = calls
+        self._conversations = conversations
+        self._notifier = notifier
+        self._settings = settings
+        self._cache = CallCache()
+        bus.attach(self.deliver, self.resync)
+
+    # -- frames from the bus ------------------------------------------------------------------
+
+    def deliver(self, envelope: Envelope) -> None:
+        if envelope.call is not None:
+            self._cache.observe(envelope.call)
+        if envelope.connection_id is not None:
+            target = self._registry.get(envelope.user_id, envelope.connection_id)
+            targets = [target] if target else []
+        else:
+            targets = self._registry.of_user(envelope.user_id)
+        if targets:
+            text = codec.encode(envelope.frame["type"], envelope.frame["data"])
+            for connection in targets:
+                connection.send(text)
+
+    async def resync(self) -> None:
+        """Envelopes may have been lost: tell every connection the truth about its call."""
+        self._cache.clear()
+        for connection in self._registry.all():
+            await self._send_sync(connection)
+
+    async def _send_sync(self, connection: Connection) -> None:
+        active = await self._active_call(connection.user_id)
+        connection.send(codec.encode("sync", {"activeCall": active}))
+
+    async def _active_call(self, user_id: str) -> dict[str, object] | None:
+        call = await self._calls.active(user_id=user_id)
+        return CallOut.of(call, viewer_id=user_id).wire() if call else None
+
+    # -- one connection -----------------------------------------------------------------------
+
+    async def serve(self, transport: Transport, *, user: UserView, device_id: str | None) -> None:
+        connection = Connection(user_id=user.id, connection_id=device_id or _random_id())
+        replaced, first = self._registry.add(connection)
+        if replaced is not None:
+            replaced.close(REPLACED_CLOSE_CODE)
+        writer = asyncio.create_task(self._write(transport, connection))
+        try:
+            hello = {
+                "user": UserOut.of(user).model_copy(update={"online": True}).wire(),
+                "connectionId": connection.connection_id,
+                "activeCall": await self._active_call(user.id),
+            }
+            connection.send_first(codec.encode("hello", hello))
+            if first:
+                await self._announce(user.id, online=True)
+            await self._read(transport, connection)
+        finally:
+            if self._registry.remove(connection):
+                with contextlib.suppress(Exception):
+                    await self._announce(user.id, online=False)
+            connection.close(connection.close_code or 1000)
+            await writer
+
+    async def _write(self, transport: Transport, connection: Connection) -> None:
+        while True:
+            text = await connection.outbox.get()
+            if text is None:
+                break
+            try:
+                await transport.send(text)
+            except Exception:
+                break
+        with contextlib.suppress(Exception):
+            await transport.close(connection.close_code or 1000)
+
+    async def _read(self, transport: Transport, connection: Connection) -> None:
+        bucket = TokenBucket(
+            rate=self._settings.ws_frame_rate_per_second, burst=self._settings.ws_frame_burst
+        )
+        while connection.close_code is None:
+            message = await transport.receive()
+            if message is None:
+                return
+            if not bucket.take():
+                connection.send(codec.error(ErrorCode.RATE_LIMITED, "Too many frames"))
+                continue
+            if isinstance(message, bytes):
+                connection.send(codec.error(ErrorCode.INVALID_FRAME, "Frames are JSON text"))
+                continue
+            try:
+                await self._handle(connection, codec.decode(message))
+            except FrameError as error:
+                connection.send(codec.error(error.code, error.message, error.frame_id))
+
+    async def _handle(self, connection: Connection, frame: codec.ClientFrame) -> None:
+        match frame:
+            case Ping(frame_id=frame_id):
+                connection.send(codec.encode("pong", {}, frame_id))
+            case SignalIn():
+                await self._relay(connection, frame)
+            case _:  # pragma: no cover - the codec returns nothing else
+                raise AssertionError(frame)
+
+    async def _relay(self, connection: Connection, signal: SignalIn) -> None:
+        state = self._cache.get(signal.call_id)
+        if state is None:
+            call = await self._calls.peek(call_id=signal.call_id)
+            if call is not None:
+                state = call_state(call)
+                self._cache.put(state)
+        try:
+            route = route_signal(
+                state, user_id=connection.user_id, connection_id=connection.connection_id
+            )
+        except SignalRefused as refused:
+            raise FrameError(refused.code, refused.message, signal.frame_id) from refused
+        data = {
+            "callId": signal.call_id,
+            "from": connection.user_id,
+            "fromConnectionId": connection.connection_id,
+            "kind": signal.kind.value,
+            "payload": signal.payload,
+        }
+        await self._bus.publish(
+            [
+                Envelope(
+                    user_id=route.user_id,
+                    frame=codec.frame("signal", data),
+                    connection_id=route.connection_id,
+                )
+            ]
+        )
+        if signal.frame_id is not None:
+            connection.send(codec.ack(signal.frame_id))
+
+    async def _announce(self, user_id: str, *, online: bool) -> None:
+        contacts = await self._conversations.contacts(user_id=user_id)
+        if contacts:
+            await self._notifier.publish_presence(user_id=user_id, online=online, to=contacts)
+
+
+def _random_id() -> str:
+    return "c-" + secrets.token_urlsafe(12)
