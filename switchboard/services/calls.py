@@ -120,13 +120,6 @@ class CallService:
                 session, caller_id=caller_id, receiver_id=receiver_id, requested=conversation_id
             )
             await self._check_connection(caller_id, connection_id)
-            booked = await store.book_busy(
-                session, call_id=call_id, user_ids=[caller_id, receiver_id]
-            )
-            if caller_id not in booked:
-                raise conflict("caller_busy", "You are already in a call")
-            if receiver_id not in booked:
-                raise conflict("user_busy", "User is busy")
             online = await self._presence.online_users((caller_id, receiver_id))
             call = Call(
                 id=call_id,
@@ -146,6 +139,14 @@ class CallService:
                 receiver_watched=receiver_id in online,
             )
             await store.insert_call(session, call)
+            # After the call row exists (the booking refers to it); a clash rolls both back.
+            booked = await store.book_busy(
+                session, call_id=call_id, user_ids=[caller_id, receiver_id]
+            )
+            if caller_id not in booked:
+                raise conflict("caller_busy", "You are already in a call")
+            if receiver_id not in booked:
+                raise conflict("user_busy", "User is busy")
             await conversation_store.touch_last_call(
                 session, conversation_id=conversation_id, started_at=now
             )
