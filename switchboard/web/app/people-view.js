@@ -86,7 +86,7 @@ export function mountPeopleView(sb, { onCall }) {
       }
       let found = [...seen.values()];
       if (!found.length) {
-        title.textContent = "People";
+        title.textContent = "Suggested";
         found = await sb.searchUsers("", { limit: 20 }).catch(() => []);
       }
       if (mine !== seq) return;

@@ -1,0 +1,225 @@
+"""Fixtures for the browser tests: a Switchboard server and Debian's Chromium via Playwright.
+
+These tests need a loopback-only network namespace (see WEBRTC-TESTING.md): `scripts/browser-tests`
+makes one and sets SWITCHBOARD_BROWSER_NS=1. Elsewhere they skip, except under CI=true, where
+running them outside the namespace is a mistake and fails.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+import pytest_asyncio
+from playwright.async_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Error,
+    Page,
+    async_playwright,
+)
+
+ROOT = Path(__file__).resolve().parents[3]
+SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = [
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+    "--allow-loopback-in-peer-connection",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--no-first-run",
+]
+RING_TIMEOUT_SECONDS = 4
+SKIP_REASON = (
+    "browser tests run inside a loopback-only network namespace with Debian's Chromium: "
+    "run scripts/browser-tests (it sets SWITCHBOARD_BROWSER_NS=1)"
+)
+
+
+@pytest.fixture(scope="session")
+def browser_namespace() -> None:
+    """Skips (or, under CI=true, fails) the browser tests outside the namespace."""
+    if os.environ.get("SWITCHBOARD_BROWSER_NS") == "1":
+        if not Path(CHROMIUM).exists():
+            pytest.fail(f"{CHROMIUM} is missing: scripts/browser-tests installs Debian's chromium")
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail(SKIP_REASON)
+    pytest.skip(SKIP_REASON)
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _switchboard_command() -> str:
+    local = ROOT / ".venv" / "bin" / "switchboard"
+    if local.exists():
+        return str(local)
+    found = shutil.which("switchboard")
+    if found is None:
+        pytest.fail("the switchboard command is missing: run scripts/setup dev")
+    return found
+
+
+@pytest.fixture(scope="session")
+def server(browser_namespace: None) -> Iterator[str]:
+    """Starts `switchboard serve` on SQLite with the in-process bus; yields its base URL."""
+    tmp = Path(tempfile.mkdtemp(prefix="switchboard-browser-"))
+    port = _free_port()
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"REDIS_URL", "ALLOWED_ORIGINS", "STUN_URIS", "TURN_URIS", "TURN_SECRET"}
+    }
+    env.update(
+        DATABASE_URL=f"sqlite+aiosqlite:///{tmp}/db.sqlite",
+        JWT_SECRET="test",
+        RING_TIMEOUT_SECONDS=str(RING_TIMEOUT_SECONDS),
+        SWEEP_INTERVAL_SECONDS="0.2",
+    )
+    log_path = tmp / "server.log"
+    base_url = f"http://127.0.0.1:{port}"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            [_switchboard_command(), "serve", "--host", "127.0.0.1", "--port", str(port)],
+            env=env,
+            cwd=tmp,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                if proc.poll() is not None:
+                    pytest.fail(f"the server exited early:\n{log_path.read_text()}")
+                try:
+                    if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if time.monotonic() > deadline:
+                    pytest.fail(f"the server did not become healthy:\n{log_path.read_text()}")
+                time.sleep(0.1)
+            yield base_url
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+@pytest_asyncio.fixture
+async def browser(browser_namespace: None) -> AsyncIterator[Browser]:
+    async with async_playwright() as pw:
+        instance = await pw.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True
+        )
+        try:
+            yield instance
+        finally:
+            await instance.close()
+
+
+@dataclass
+class Person:
+    """One browser context (one device) signed in as one user."""
+
+    label: str
+    username: str
+    display_name: str
+    context: BrowserContext
+    page: Page
+    console_errors: list[str] = field(default_factory=list)
+
+
+class Harness:
+    """Opens people in separate browser contexts, saves screenshots, collects console errors."""
+
+    def __init__(self, browser: Browser, base_url: str, test_name: str) -> None:
+        self.browser = browser
+        self.base_url = base_url
+        self.test_name = test_name
+        self.people: list[Person] = []
+        self.shot_count = 0
+        # Network errors the test expects the browser to log (e.g. the 409 of a busy callee).
+        self.allowed_errors: list[str] = []
+
+    async def open(self, label: str, display_name: str, *, username: str | None = None) -> Person:
+        context = await self.browser.new_context(
+            base_url=self.base_url,
+            permissions=["camera", "microphone"],
+            viewport={"width": 1280, "height": 800},
+        )
+        page = await context.new_page()
+        person = Person(
+            label=label,
+            username=username or f"{label.lower()}{uuid.uuid4().hex[:8]}",
+            display_name=display_name,
+            context=context,
+            page=page,
+        )
+
+        def on_console(message: ConsoleMessage) -> None:
+            if message.type == "error":
+                person.console_errors.append(message.text)
+
+        def on_page_error(error: Error) -> None:
+            person.console_errors.append(f"uncaught: {error}")
+
+        page.on("console", on_console)
+        page.on("pageerror", on_page_error)
+        self.people.append(person)
+        await page.goto("/")
+        return person
+
+    async def shot(self, person: Person, name: str) -> Path:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        self.shot_count += 1
+        path = SCREENSHOTS / f"{self.test_name}-{self.shot_count:02d}-{person.label}-{name}.png"
+        await person.page.screenshot(path=str(path))
+        return path
+
+    def console_errors(self) -> list[str]:
+        return [
+            f"{person.label}: {text}"
+            for person in self.people
+            for text in person.console_errors
+            if not any(allowed in text for allowed in self.allowed_errors)
+        ]
+
+    async def close(self) -> None:
+        for person in self.people:
+            await person.context.close()
+
+
+@pytest_asyncio.fixture
+async def harness(
+    browser: Browser, server: str, request: pytest.FixtureRequest
+) -> AsyncIterator[Harness]:
+    h = Harness(browser, server, request.node.name.removeprefix("test_"))
+    try:
+        yield h
+        errors = h.console_errors()
+        assert not errors, "console errors:\n" + "\n".join(errors)
+    finally:
+        await h.close()
