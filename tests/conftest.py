@@ -24,6 +24,7 @@ from switchboard.store.migrate import migrate
 from switchboard.store.models import Base
 from tests.services_available import POSTGRES_URL, require_postgres
 
+
 def run_in_thread(coroutine: Coroutine[Any, Any, None]) -> None:
     """Runs a coroutine to completion on its own loop (fixtures may be set up inside one)."""
     with ThreadPoolExecutor(max_workers=1) as pool:
@@ -101,7 +102,7 @@ def make_settings(database_url: str, tmp_path: Path, **overrides: Any) -> Settin
         "sweep_interval_seconds": 0.05,
         **overrides,
     }
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    return Settings(_env_file=None, **values)
 
 
 @pytest.fixture

@@ -108,7 +108,7 @@ def frame(frame_type: str, data: dict[str, Any]) -> dict[str, Any]:
 
 
 def ack(frame_id: str) -> str:
-    return json.dumps({"type": "ack", "id": frame_id})
+    return json.dumps({"type": "ack", "id": frame_id}, separators=(",", ":"))
 
 
 def error(code: ErrorCode, message: str, frame_id: str | None = None) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -11,12 +12,13 @@ import pytest
 from tests.conftest import Account, Register
 
 
-async def initiate(caller: Account, receiver: Account, call_type: str = "video") -> dict:
+async def initiate(caller: Account, receiver: Account, call_type: str = "video") -> dict[str, Any]:
     response = await caller.client.post(
         "/calls/initiate", json={"receiverId": receiver.id, "callType": call_type}
     )
     assert response.status_code == 201, response.text
-    return response.json()["call"]
+    call: dict[str, Any] = response.json()["call"]
+    return call
 
 
 async def test_video_call_from_ring_to_history(register: Register) -> None:
@@ -161,7 +163,7 @@ async def test_history_filters_and_pages(register: Register) -> None:
     await alice.client.patch(f"/calls/{incoming['id']}/answer", json={"accept": False})
     ids.append(incoming["id"])
 
-    async def history(**params: object) -> list[str]:
+    async def history(**params: str | int) -> list[str]:
         response = await alice.client.get("/calls/history", params=params)
         assert response.status_code == 200, response.text
         return [c["id"] for c in response.json()["calls"]]

@@ -22,19 +22,19 @@ from switchboard.domain.calls import (
 )
 
 S, A, R = CallStatus, Actor, EndReason
-I, ANS, REJ, MIS, END = S.INITIATED, S.ANSWERED, S.REJECTED, S.MISSED, S.ENDED
+INI, ANS, REJ, MIS, END = S.INITIATED, S.ANSWERED, S.REJECTED, S.MISSED, S.ENDED
 
 # Written out from the contract's table, independently of the module's own table.
 ALLOWED: dict[tuple[CallStatus, Action, Actor], tuple[CallStatus, EndReason | None]] = {
-    (I, Action.ACCEPT, A.RECEIVER): (ANS, None),
-    (I, Action.SET_ANSWERED, A.RECEIVER): (ANS, None),
-    (I, Action.DECLINE, A.RECEIVER): (REJ, R.REJECTED),
-    (I, Action.SET_REJECTED, A.RECEIVER): (REJ, R.REJECTED),
-    (I, Action.END, A.RECEIVER): (REJ, R.REJECTED),
-    (I, Action.END, A.CALLER): (MIS, R.CANCELLED),
-    (I, Action.SET_MISSED, A.CALLER): (MIS, R.CANCELLED),
-    (I, Action.RING_TIMEOUT, A.SERVER): (MIS, R.TIMEOUT),
-    (I, Action.CONNECTION_LOST, A.SERVER): (MIS, R.CONNECTION_LOST),
+    (INI, Action.ACCEPT, A.RECEIVER): (ANS, None),
+    (INI, Action.SET_ANSWERED, A.RECEIVER): (ANS, None),
+    (INI, Action.DECLINE, A.RECEIVER): (REJ, R.REJECTED),
+    (INI, Action.SET_REJECTED, A.RECEIVER): (REJ, R.REJECTED),
+    (INI, Action.END, A.RECEIVER): (REJ, R.REJECTED),
+    (INI, Action.END, A.CALLER): (MIS, R.CANCELLED),
+    (INI, Action.SET_MISSED, A.CALLER): (MIS, R.CANCELLED),
+    (INI, Action.RING_TIMEOUT, A.SERVER): (MIS, R.TIMEOUT),
+    (INI, Action.CONNECTION_LOST, A.SERVER): (MIS, R.CONNECTION_LOST),
     (ANS, Action.END, A.CALLER): (END, R.HANGUP),
     (ANS, Action.END, A.RECEIVER): (END, R.HANGUP),
     (ANS, Action.SET_ENDED, A.CALLER): (END, R.HANGUP),
@@ -70,7 +70,7 @@ def expected(status: CallStatus, actor: Actor, action: Action) -> object:
         return "unchanged"
     if terminal and SETS.get(status) is action:
         return "unchanged"
-    if action in (Action.ACCEPT, Action.DECLINE) and status is not I:
+    if action in (Action.ACCEPT, Action.DECLINE) and status is not INI:
         return InvalidTransition
     if actor not in MAY[action]:
         return ForbiddenMove
@@ -108,8 +108,8 @@ def test_hangup_reason_is_kept_for_answered_calls(reason: EndReason) -> None:
 
 
 def test_ringing_call_keeps_its_own_reason() -> None:
-    assert transition(I, A.CALLER, Action.END, reason=R.ICE_FAILED).end_reason is R.CANCELLED
-    assert transition(I, A.RECEIVER, Action.END, reason=R.ICE_FAILED).end_reason is R.REJECTED
+    assert transition(INI, A.CALLER, Action.END, reason=R.ICE_FAILED).end_reason is R.CANCELLED
+    assert transition(INI, A.RECEIVER, Action.END, reason=R.ICE_FAILED).end_reason is R.REJECTED
 
 
 def test_a_participant_cannot_claim_a_server_reason() -> None:
