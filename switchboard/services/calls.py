@@ -23,7 +23,7 @@ from switchboard.domain.calls import (
     duration_seconds,
     transition,
 )
-from switchboard.ids import new_id
+from switchboard.ids import is_id, new_id
 from switchboard.services.errors import (
     CALL_NOT_FOUND,
     CONVERSATION_NOT_FOUND,
@@ -112,7 +112,7 @@ class CallService:
         now = self._clock.now()
         call_id = new_id()
         async with self._db.write() as session:
-            if await user_store.get_user(session, receiver_id) is None:
+            if not is_id(receiver_id) or await user_store.get_user(session, receiver_id) is None:
                 raise not_found(USER_NOT_FOUND, "User not found")
             if receiver_id == caller_id:
                 raise invalid("cannot_call_self", "You cannot call yourself")
@@ -162,7 +162,10 @@ class CallService:
                 session, user_a=caller_id, user_b=receiver_id, now=self._clock.now()
             )
             return conversation.id
-        if await conversation_store.get_conversation(session, requested) is None:
+        if (
+            not is_id(requested)
+            or await conversation_store.get_conversation(session, requested) is None
+        ):
             raise not_found(CONVERSATION_NOT_FOUND, "Conversation not found")
         members = await conversation_store.participant_ids(session, requested)
         if caller_id not in members or receiver_id not in members:
@@ -200,6 +203,8 @@ class CallService:
         reason: EndReason | None = None,
         connection_id: str | None = None,
     ) -> CallView:
+        if not is_id(call_id):
+            raise _call_not_found()
         async with self._db.write() as session:
             call = await store.get_call(session, call_id, lock=True)
             if call is None or user_id not in (call.caller_id, call.receiver_id):
@@ -315,6 +320,8 @@ class CallService:
     # -- reads --------------------------------------------------------------------------------
 
     async def get(self, *, user_id: str, call_id: str) -> CallView:
+        if not is_id(call_id):
+            raise _call_not_found()
         async with self._db.read() as session:
             entry = await store.entry_of(session, call_id=call_id, user_id=user_id)
             if entry is None or entry.deleted_at is not None:
@@ -325,6 +332,8 @@ class CallService:
 
     async def peek(self, *, call_id: str) -> CallView | None:
         """The call as it is, for internal checks (no participant check: callers do it)."""
+        if not is_id(call_id):
+            return None
         async with self._db.read() as session:
             call = await store.get_call(session, call_id)
             return await self._view(session, call) if call else None
@@ -388,6 +397,8 @@ class CallService:
         )
 
     async def delete(self, *, user_id: str, call_id: str) -> None:
+        if not is_id(call_id):
+            raise _call_not_found()
         async with self._db.write() as session:
             call = await store.get_call(session, call_id)
             if call is None or user_id not in (call.caller_id, call.receiver_id):

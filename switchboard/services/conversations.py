@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from switchboard.clock import Clock
+from switchboard.ids import is_id
 from switchboard.services.errors import (
     CONVERSATION_NOT_FOUND,
     USER_NOT_FOUND,
@@ -28,8 +29,14 @@ class ConversationService:
     ) -> tuple[ConversationView, bool]:
         """Finds or creates the 1:1 conversation with the one other participant."""
         if len(participant_ids) != 1 or participant_ids[0] == user_id:
-            raise invalid("validation_error", "participantIds must list exactly one other user")
+            raise invalid(
+                "validation_error",
+                "participantIds must list exactly one other user",
+                field="participantIds",
+            )
         other_id = participant_ids[0]
+        if not is_id(other_id):
+            raise not_found(USER_NOT_FOUND, "User not found")
         async with self._db.write() as session:
             if await user_store.get_user(session, other_id) is None:
                 raise not_found(USER_NOT_FOUND, "User not found")
@@ -44,6 +51,8 @@ class ConversationService:
         return await self._views(conversations)
 
     async def get(self, *, user_id: str, conversation_id: str) -> ConversationView:
+        if not is_id(conversation_id):
+            raise not_found(CONVERSATION_NOT_FOUND, "Conversation not found")
         async with self._db.read() as session:
             conversation = await store.get_conversation(session, conversation_id)
             members = await store.participant_ids(session, conversation_id)

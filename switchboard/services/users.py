@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from switchboard.ids import is_id
 from switchboard.services.errors import USER_NOT_FOUND, not_found
 from switchboard.services.ports import Presence
 from switchboard.services.views import UserView
@@ -20,6 +21,8 @@ class UserService:
         self._presence = presence
 
     async def get(self, *, user_id: str) -> UserView:
+        if not is_id(user_id):
+            raise not_found(USER_NOT_FOUND, "User not found")
         async with self._db.read() as session:
             user = await user_store.get_user(session, user_id)
         if user is None:
