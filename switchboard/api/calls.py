@@ -7,6 +7,7 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Body, Query, status
+from pydantic import AfterValidator
 
 from switchboard.api.deps import CurrentUser, ServicesDep
 from switchboard.api.schemas import (
@@ -36,10 +37,17 @@ from switchboard.wire import CallOut
 router = APIRouter(prefix="/calls", tags=["calls"])
 
 
-def _utc(moment: datetime | None) -> datetime | None:
-    if moment is None:
-        return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+def _utc(moment: datetime) -> datetime:
+    """Naive means UTC; an offset that moves the moment out of range is a validation error."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError as error:
+        raise ValueError("date is out of range") from error
+
+
+UtcDatetime = Annotated[datetime, AfterValidator(_utc)]
 
 
 def _envelope(call: CallView, viewer_id: str) -> CallEnvelope:
@@ -69,8 +77,8 @@ async def history(
     direction: Direction | None = None,
     with_user_id: Annotated[UUID | None, Query(alias="withUserId")] = None,
     conversation_id: Annotated[UUID | None, Query(alias="conversationId")] = None,
-    from_: Annotated[datetime | None, Query(alias="from")] = None,
-    to: datetime | None = None,
+    from_: Annotated[UtcDatetime | None, Query(alias="from")] = None,
+    to: UtcDatetime | None = None,
 ) -> HistoryOut:
     filters = HistoryFilter(
         call_type=call_type.value if call_type else None,
@@ -78,8 +86,8 @@ async def history(
         direction=direction.value if direction else None,
         with_user_id=str(with_user_id) if with_user_id else None,
         conversation_id=str(conversation_id) if conversation_id else None,
-        start=_utc(from_),
-        end=_utc(to),
+        start=from_,
+        end=to,
     )
     result = await services.calls.history(user_id=user.id, filters=filters, page=page, limit=limit)
     return HistoryOut(
@@ -104,10 +112,10 @@ async def active(user: CurrentUser, services: ServicesDep) -> ActiveCallEnvelope
 async def missed_count(
     user: CurrentUser,
     services: ServicesDep,
-    since: datetime | None = None,
+    since: UtcDatetime | None = None,
     unseen: bool = False,
 ) -> CountOut:
-    count = await services.calls.missed_count(user_id=user.id, since=_utc(since), unseen=unseen)
+    count = await services.calls.missed_count(user_id=user.id, since=since, unseen=unseen)
     return CountOut(count=count)
 
 
@@ -120,10 +128,10 @@ async def missed_seen(user: CurrentUser, services: ServicesDep) -> SeenOut:
 async def stats(
     user: CurrentUser,
     services: ServicesDep,
-    from_: Annotated[datetime | None, Query(alias="from")] = None,
-    to: datetime | None = None,
+    from_: Annotated[UtcDatetime | None, Query(alias="from")] = None,
+    to: UtcDatetime | None = None,
 ) -> StatsEnvelope:
-    result = await services.calls.stats(user_id=user.id, start=_utc(from_), end=_utc(to))
+    result = await services.calls.stats(user_id=user.id, start=from_, end=to)
     return StatsEnvelope(
         stats=StatsOut(
             total=result.total,
