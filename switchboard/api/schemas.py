@@ -9,6 +9,12 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 from pydantic.alias_generators import to_camel
 
 from switchboard.domain.calls import CallStatus, CallType, EndReason
+from switchboard.services.auth import (
+    DISPLAY_NAME_PATTERN,
+    PASSWORD_MAX,
+    PASSWORD_MIN,
+    USERNAME_PATTERN,
+)
 from switchboard.wire import CallOut, ConversationOut, UserOut, WireModel
 
 ConnectionId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
@@ -20,9 +26,9 @@ class RequestBody(BaseModel):
 
 
 class RegisterIn(RequestBody):
-    username: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{3,32}$")]
-    password: Annotated[str, StringConstraints(min_length=8, max_length=128)]
-    display_name: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+    username: Annotated[str, StringConstraints(pattern=USERNAME_PATTERN)]
+    password: Annotated[str, StringConstraints(min_length=PASSWORD_MIN, max_length=PASSWORD_MAX)]
+    display_name: Annotated[str, StringConstraints(pattern=DISPLAY_NAME_PATTERN)] | None = None
 
 
 class LoginIn(RequestBody):

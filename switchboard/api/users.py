@@ -22,7 +22,7 @@ async def me(user: CurrentUser) -> UserEnvelope:
 async def search(
     user: CurrentUser,
     services: ServicesDep,
-    q: Annotated[str, Query(max_length=64)] = "",
+    q: Annotated[str, Query(max_length=64, pattern=r"^[^\x00-\x1f\x7f]*$")] = "",
     limit: Annotated[int, Query(ge=1, le=50)] = 20,
 ) -> UsersEnvelope:
     found = await services.users.search(user_id=user.id, query=q, limit=limit)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -12,13 +13,18 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from switchboard.clock import Clock
 from switchboard.ids import new_id
-from switchboard.services.errors import ErrorKind, ServiceError, unauthorized
+from switchboard.services.errors import ErrorKind, ServiceError, invalid, unauthorized
 from switchboard.services.users import UserService
 from switchboard.services.views import UserView
 from switchboard.store import users as user_store
 from switchboard.store.db import Database
 
 JWT_ALGORITHM = "HS256"
+
+# The account rules of the contract, shared by the API's schemas and `create-user`.
+USERNAME_PATTERN = r"^[A-Za-z0-9_.-]{3,32}$"  # folded to lower case when stored
+PASSWORD_MIN, PASSWORD_MAX = 8, 128
+DISPLAY_NAME_PATTERN = r"^[^\x00-\x1f\x7f]{1,64}$"  # 1-64 characters, no control characters
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +85,24 @@ class AuthService:
         return await self._session_for(user_id)
 
     async def create_user(self, *, username: str, password: str, display_name: str | None) -> str:
+        if not re.fullmatch(USERNAME_PATTERN, username):
+            raise invalid(
+                "validation_error",
+                "Usernames are 3-32 characters of a-z 0-9 _ . -",
+                field="username",
+            )
+        if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
+            raise invalid(
+                "validation_error",
+                f"Passwords are {PASSWORD_MIN}-{PASSWORD_MAX} characters",
+                field="password",
+            )
+        if display_name is not None and not re.fullmatch(DISPLAY_NAME_PATTERN, display_name):
+            raise invalid(
+                "validation_error",
+                "Display names are 1-64 characters without control characters",
+                field="displayName",
+            )
         folded = username.lower()
         password_hash = await asyncio.to_thread(self._hasher.hash, password)
         user_id = new_id()
@@ -96,8 +120,10 @@ class AuthService:
         return user_id
 
     async def login(self, *, username: str, password: str) -> Session:
-        async with self._db.read() as session:
-            user = await user_store.get_user_by_username(session, username.lower())
+        user = None
+        if re.fullmatch(USERNAME_PATTERN, username):  # no other name can exist
+            async with self._db.read() as session:
+                user = await user_store.get_user_by_username(session, username.lower())
         stored_hash = user.password_hash if user else self._dummy_hash
         verified = await asyncio.to_thread(self._verify, stored_hash, password)
         if user is None or not verified:
