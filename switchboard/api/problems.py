@@ -72,13 +72,22 @@ async def _service_error(_: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, ServiceError)
     status = STATUS_OF_KIND[error.kind]
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return problem(status, error.code, error.detail, headers=headers)
+    extra: dict[str, Any] = {}
+    if error.code == "validation_error":
+        extra["errors"] = [{"field": error.field or "body", "message": error.detail}]
+    return problem(status, error.code, error.detail, headers=headers, **extra)
 
 
 async def _validation_error(_: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, RequestValidationError)
     errors = [
-        {"field": _field(tuple(item.get("loc", ()))), "message": item.get("msg", "invalid")}
+        {
+            # A body that is not JSON at all: its loc ends with a character offset.
+            "field": "body"
+            if item.get("type") == "json_invalid"
+            else _field(tuple(item.get("loc", ()))),
+            "message": item.get("msg", "invalid"),
+        }
         for item in error.errors()
     ]
     return problem(422, "validation_error", "The request is not valid", errors=errors)

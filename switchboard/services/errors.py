@@ -18,11 +18,15 @@ class ErrorKind(StrEnum):
 
 
 class ServiceError(Exception):
-    def __init__(self, kind: ErrorKind, code: str, detail: str) -> None:
+    def __init__(
+        self, kind: ErrorKind, code: str, detail: str, *, field: str | None = None
+    ) -> None:
         super().__init__(detail)
         self.kind = kind
         self.code = code
         self.detail = detail
+        # The request field at fault, for `validation_error`s found past the schema.
+        self.field = field
 
 
 def not_found(code: str, detail: str) -> ServiceError:
@@ -37,8 +41,8 @@ def forbidden(code: str, detail: str) -> ServiceError:
     return ServiceError(ErrorKind.FORBIDDEN, code, detail)
 
 
-def invalid(code: str, detail: str) -> ServiceError:
-    return ServiceError(ErrorKind.INVALID, code, detail)
+def invalid(code: str, detail: str, *, field: str | None = None) -> ServiceError:
+    return ServiceError(ErrorKind.INVALID, code, detail, field=field)
 
 
 def unauthorized(detail: str = "Missing, expired or invalid token") -> ServiceError:
