@@ -92,7 +92,12 @@ export function mountCallView(sb) {
     showScreen("ended");
     subtitle.textContent = message.title;
     quality.hidden = true;
-    if (message.detail) subtitle.append(document.createElement("br"), message.detail);
+    if (message.detail) {
+      const detail = document.createElement("span");
+      detail.className = "call-detail";
+      detail.textContent = message.detail;
+      subtitle.append(document.createElement("br"), detail);
+    }
     closeBtn.focus();
     autoClose = setTimeout(hideScreen, ENDED_AUTO_CLOSE_MS);
   }

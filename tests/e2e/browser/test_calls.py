@@ -235,3 +235,27 @@ async def test_second_device_stops_ringing_when_first_answers(harness: Harness) 
     await expect(alice.page.locator("#call-subtitle")).to_contain_text(
         re.compile("Bob Devices ended the call")
     )
+
+
+async def test_ice_failure_ends_the_call_with_ice_failed(harness: Harness) -> None:
+    alice = await harness.open("alice", "Alice Ice")
+    bob = await harness.open("bob", "Bob Ice")
+    await sign_up(alice)
+    await sign_up(bob)
+    # Relay-only ICE with no TURN server configured: no candidate pair can ever work.
+    for person in (alice, bob):
+        await person.page.evaluate(
+            "() => { window.switchboard.iceTransportPolicy = 'relay';"
+            " window.switchboard.connectTimeoutMs = 6000; }"
+        )
+    await call(alice, bob)
+    await expect_ringing(bob, alice)
+    await bob.page.get_by_role("button", name="Accept", exact=True).click()
+    for person in (alice, bob):
+        await expect(person.page.locator("#call-subtitle")).to_contain_text(
+            "Call failed: no media connection", timeout=TIMEOUT_MS
+        )
+    await harness.shot(alice, "ice-failed")
+    history = await alice.page.evaluate("() => window.switchboard.callHistory({limit: 1})")
+    assert history["calls"][0]["status"] == "ended"
+    assert history["calls"][0]["endReason"] == "ice_failed"
