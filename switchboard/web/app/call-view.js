@@ -9,7 +9,20 @@ const SCREEN_PHASES = new Set(["starting", "outgoing", "accepting", "connecting"
 
 function playSafely(media) {
   const played = media.play?.();
-  if (played && typeof played.catch === "function") played.catch(() => {});
+  if (played && typeof played.catch === "function") {
+    played.catch((err) => {
+      // Autoplay with sound is blocked until the person interacts (e.g. after a reload).
+      if (err?.name !== "NotAllowedError") return;
+      const button = $("resume-media");
+      button.hidden = false;
+      button.onclick = () => {
+        button.hidden = true;
+        for (const el of [$("remote-video"), $("remote-audio"), $("local-video")]) {
+          if (el.srcObject) el.play().catch(() => {});
+        }
+      };
+    });
+  }
 }
 
 export function mountCallView(sb) {
@@ -80,6 +93,7 @@ export function mountCallView(sb) {
     remoteAudio.srcObject = null;
     localVideo.srcObject = null;
     remoteVideo.classList.remove("has-video", "camera-off");
+    $("resume-media").hidden = true;
     placeholder.hidden = false;
     $("remote-muted").hidden = true;
     $("remote-camera-off").hidden = true;

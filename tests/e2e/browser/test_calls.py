@@ -259,3 +259,22 @@ async def test_ice_failure_ends_the_call_with_ice_failed(harness: Harness) -> No
     history = await alice.page.evaluate("() => window.switchboard.callHistory({limit: 1})")
     assert history["calls"][0]["status"] == "ended"
     assert history["calls"][0]["endReason"] == "ice_failed"
+
+
+async def test_reload_during_a_call_rejoins_it(harness: Harness) -> None:
+    alice = await harness.open("alice", "Alice Reload")
+    bob = await harness.open("bob", "Bob Reload")
+    await sign_up(alice)
+    await sign_up(bob)
+    await call(alice, bob)
+    await expect_ringing(bob, alice)
+    await bob.page.get_by_role("button", name="Accept", exact=True).click()
+    await expect_call_active(alice)
+    await expect_call_active(bob)
+    # The page comes back signed in, finds its call in `hello` and reconnects the media.
+    await bob.page.reload()
+    await expect_call_active(bob)
+    await expect_remote_video(bob)
+    await expect_remote_video(alice)
+    await bob.page.get_by_role("button", name="Hang up", exact=True).click()
+    await expect(alice.page.locator("#call-subtitle")).to_contain_text("Bob Reload ended the call")
