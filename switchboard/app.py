@@ -9,22 +9,36 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
+from redis.asyncio import Redis
 
 from switchboard.api import auth, calls, conversations, health, problems, users, ws
 from switchboard.api.media_type import RequireJsonBodies
 from switchboard.clock import Clock, SystemClock
 from switchboard.config import Settings
 from switchboard.logs import install_redaction
-from switchboard.realtime.bus import LocalBus
+from switchboard.realtime.bus import Bus, LocalBus
 from switchboard.realtime.connections import Registry
 from switchboard.realtime.gateway import Gateway
 from switchboard.realtime.notifier import Notifier
-from switchboard.realtime.presence import LocalPresence
+from switchboard.realtime.presence import LocalPresence, RedisPresence
+from switchboard.realtime.redis_bus import RedisBus
 from switchboard.services.container import Services
 from switchboard.store.db import Database
 from switchboard.web_files import mount_web_client
 
 WEB_ROOT = Path(__file__).parent / "web"
+
+
+def _realtime_backends(
+    settings: Settings, registry: Registry
+) -> tuple[Bus, LocalPresence, Redis | None]:
+    """In process by default; through Redis (bus and liveness) when REDIS_URL is set."""
+    if not settings.redis_url:
+        return LocalBus(), LocalPresence(registry), None
+    redis = Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=5)
+    listener = Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_keepalive=True)
+    presence = RedisPresence(redis, registry, ttl_seconds=settings.liveness_ttl_seconds)
+    return RedisBus(redis, listener=listener), presence, redis
 
 
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
@@ -36,23 +50,26 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         install_redaction()
         db = Database(settings.database_url)
         registry = Registry()
-        bus = LocalBus()
-        presence = LocalPresence(registry)
+        bus, presence, redis = _realtime_backends(settings, registry)
         notifier = Notifier(bus)
         services = Services.build(
             settings=settings, clock=clock, db=db, presence=presence, events=notifier
         )
         app.state.services = services
         app.state.registry = registry
+        app.state.bus = bus
+        app.state.redis = redis
         app.state.gateway = Gateway(
             bus=bus,
             registry=registry,
+            presence=presence,
             calls=services.calls,
             conversations=services.conversations,
             notifier=notifier,
             settings=settings,
         )
         await bus.start()
+        await presence.start()
         sweeper = asyncio.create_task(services.sweeper.run())
         try:
             yield
@@ -60,7 +77,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await sweeper
+            await presence.stop()
             await bus.stop()
+            if redis is not None:
+                await redis.aclose()
             await db.dispose()
 
     app = FastAPI(

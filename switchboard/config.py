@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     turn_secret: str | None = None
     turn_ttl_seconds: int = Field(default=86400, gt=0)
 
+    # Several instances: how long a connection counts as live in Redis without a refresh.
+    liveness_ttl_seconds: float = Field(default=15, gt=0)
+
     # WebSocket gateway
     ws_heartbeat_seconds: float = Field(default=20, gt=0)
     ws_frame_rate_per_second: float = Field(default=50, gt=0)

@@ -33,6 +33,10 @@ class Envelope:
         return cls(user_id=raw["u"], frame=raw["f"], connection_id=raw["c"], call=raw["s"])
 
 
+class BusUnavailable(Exception):
+    """The bus cannot carry envelopes right now."""
+
+
 Deliver = Callable[[Envelope], None]
 Resync = Callable[[], Awaitable[None]]
 

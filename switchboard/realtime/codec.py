@@ -18,6 +18,7 @@ class ErrorCode(StrEnum):
     NOT_ANSWERING_DEVICE = "not_answering_device"
     PAYLOAD_TOO_LARGE = "payload_too_large"
     RATE_LIMITED = "rate_limited"
+    UNAVAILABLE = "unavailable"
 
 
 class SignalKind(StrEnum):

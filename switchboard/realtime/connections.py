@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 from dataclasses import dataclass, field
 
 log = logging.getLogger(__name__)
@@ -20,6 +21,8 @@ class Connection:
         default_factory=lambda: asyncio.Queue(maxsize=OUTBOX_LIMIT)
     )
     close_code: int | None = None
+    # Tells this connection from a later one of the same device (on any instance).
+    nonce: str = field(default_factory=lambda: secrets.token_hex(8))
     # Frames that arrive before `hello` wait here, so that `hello` is always the first.
     _held: list[str] | None = field(default_factory=list)
 
@@ -54,25 +57,22 @@ class Registry:
     def __init__(self) -> None:
         self._by_user: dict[str, dict[str, Connection]] = {}
 
-    def add(self, connection: Connection) -> tuple[Connection | None, bool]:
-        """Registers the connection; returns the one it replaces and whether the user was
-        offline until now."""
+    def add(self, connection: Connection) -> Connection | None:
+        """Registers the connection; returns the one with the same id that it replaces."""
         mine = self._by_user.setdefault(connection.user_id, {})
-        first = not mine
         replaced = mine.get(connection.connection_id)
         mine[connection.connection_id] = connection
-        return replaced, first
+        return replaced
 
     def remove(self, connection: Connection) -> bool:
-        """Forgets the connection (unless replaced); True when the user has none left."""
+        """Forgets the connection; False when it had already been replaced."""
         mine = self._by_user.get(connection.user_id)
         if mine is None or mine.get(connection.connection_id) is not connection:
             return False
         del mine[connection.connection_id]
         if not mine:
             del self._by_user[connection.user_id]
-            return True
-        return False
+        return True
 
     def of_user(self, user_id: str) -> list[Connection]:
         return list(self._by_user.get(user_id, {}).values())

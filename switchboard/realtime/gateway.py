@@ -14,11 +14,12 @@ from typing import Protocol
 
 from switchboard.config import Settings
 from switchboard.realtime import codec
-from switchboard.realtime.bus import Bus, Envelope
+from switchboard.realtime.bus import Bus, BusUnavailable, Envelope
 from switchboard.realtime.call_cache import CallCache
 from switchboard.realtime.codec import ErrorCode, FrameError, Ping, SignalIn
 from switchboard.realtime.connections import Connection, Registry
 from switchboard.realtime.notifier import Notifier, call_state
+from switchboard.realtime.presence import LocalPresence
 from switchboard.realtime.ratelimit import TokenBucket
 from switchboard.realtime.signaling import SignalRefused, route_signal
 from switchboard.services.calls import CallService
@@ -29,6 +30,9 @@ from switchboard.wire import CallOut, UserOut
 log = logging.getLogger(__name__)
 
 REPLACED_CLOSE_CODE = 4409
+# A control frame, never sent to clients: "the device's connection is now the one with this
+# nonce", so that an older one on any instance closes.
+REPLACED = "_replaced"
 
 
 class Transport(Protocol):
@@ -47,6 +51,7 @@ class Gateway:
         *,
         bus: Bus,
         registry: Registry,
+        presence: LocalPresence,
         calls: CallService,
         conversations: ConversationService,
         notifier: Notifier,
@@ -54,6 +59,7 @@ class Gateway:
     ) -> None:
         self._bus = bus
         self._registry = registry
+        self._presence = presence
         self._calls = calls
         self._conversations = conversations
         self._notifier = notifier
@@ -66,6 +72,9 @@ class Gateway:
     def deliver(self, envelope: Envelope) -> None:
         if envelope.call is not None:
             self._cache.observe(envelope.call)
+        if envelope.frame["type"] == REPLACED:
+            self._close_replaced(envelope)
+            return
         if envelope.connection_id is not None:
             target = self._registry.get(envelope.user_id, envelope.connection_id)
             targets = [target] if target else []
@@ -75,6 +84,13 @@ class Gateway:
             text = codec.encode(envelope.frame["type"], envelope.frame["data"])
             for connection in targets:
                 connection.send(text)
+
+    def _close_replaced(self, envelope: Envelope) -> None:
+        if envelope.connection_id is None:
+            return
+        older = self._registry.get(envelope.user_id, envelope.connection_id)
+        if older is not None and older.nonce != envelope.frame["data"]["nonce"]:
+            older.close(REPLACED_CLOSE_CODE)
 
     async def resync(self) -> None:
         """Envelopes may have been lost: tell every connection the truth about its call."""
@@ -94,11 +110,21 @@ class Gateway:
 
     async def serve(self, transport: Transport, *, user: UserView, device_id: str | None) -> None:
         connection = Connection(user_id=user.id, connection_id=device_id or _random_id())
-        replaced, first = self._registry.add(connection)
+        replaced = self._registry.add(connection)
         if replaced is not None:
             replaced.close(REPLACED_CLOSE_CODE)
         writer = asyncio.create_task(self._write(transport, connection))
         try:
+            # Live everywhere before hello, so that a request naming it right after succeeds.
+            first = await self._presence.connected(connection)
+            if device_id is not None:
+                await self._publish_quietly(
+                    Envelope(
+                        user_id=user.id,
+                        frame=codec.frame(REPLACED, {"nonce": connection.nonce}),
+                        connection_id=device_id,
+                    )
+                )
             hello = {
                 "user": UserOut.of(user).model_copy(update={"online": True}).wire(),
                 "connectionId": connection.connection_id,
@@ -109,9 +135,8 @@ class Gateway:
                 await self._announce(user.id, online=True)
             await self._read(transport, connection)
         finally:
-            if self._registry.remove(connection):
-                with contextlib.suppress(Exception):
-                    await self._announce(user.id, online=False)
+            if self._registry.remove(connection) and await self._presence.disconnected(connection):
+                await self._announce(user.id, online=False)
             connection.close(connection.close_code or 1000)
             await writer
 
@@ -175,22 +200,32 @@ class Gateway:
             "kind": signal.kind.value,
             "payload": signal.payload,
         }
-        await self._bus.publish(
-            [
-                Envelope(
-                    user_id=route.user_id,
-                    frame=codec.frame("signal", data),
-                    connection_id=route.connection_id,
-                )
-            ]
+        envelope = Envelope(
+            user_id=route.user_id,
+            frame=codec.frame("signal", data),
+            connection_id=route.connection_id,
         )
+        try:
+            await self._bus.publish([envelope])
+        except BusUnavailable as error:
+            message = "Signaling is unavailable; try again"
+            raise FrameError(ErrorCode.UNAVAILABLE, message, signal.frame_id) from error
         if signal.frame_id is not None:
             connection.send(codec.ack(signal.frame_id))
 
     async def _announce(self, user_id: str, *, online: bool) -> None:
-        contacts = await self._conversations.contacts(user_id=user_id)
-        if contacts:
-            await self._notifier.publish_presence(user_id=user_id, online=online, to=contacts)
+        try:
+            contacts = await self._conversations.contacts(user_id=user_id)
+            if contacts:
+                await self._notifier.publish_presence(user_id=user_id, online=online, to=contacts)
+        except Exception:
+            log.warning("could not announce that %s is %s", user_id, "on" if online else "off")
+
+    async def _publish_quietly(self, envelope: Envelope) -> None:
+        try:
+            await self._bus.publish([envelope])
+        except BusUnavailable:
+            log.warning("could not publish %s", envelope.frame["type"])
 
 
 def _random_id() -> str:

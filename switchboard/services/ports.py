@@ -13,11 +13,14 @@ class LivenessUnavailable(Exception):
 
 
 class Presence(Protocol):
-    async def online_users(self, user_ids: Iterable[str]) -> set[str]:
-        """Which of these users have at least one live connection."""
+    async def online_users(self, user_ids: Iterable[str], *, strict: bool = False) -> set[str]:
+        """Which of these users have at least one live connection. `strict`: raise
+        `LivenessUnavailable` rather than answer from partial knowledge."""
         ...
 
-    async def has_connection(self, user_id: str, connection_id: str) -> bool:
+    async def has_connection(
+        self, user_id: str, connection_id: str, *, strict: bool = False
+    ) -> bool:
         """Whether the user has a live connection with this id."""
         ...
 

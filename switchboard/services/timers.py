@@ -84,9 +84,9 @@ class Sweeper:
     async def _side(self, user_id: str, device: str | None, side: Side, now: datetime) -> Side:
         watched, lost_at = side
         if device is not None:
-            live = await self._presence.has_connection(user_id, device)
+            live = await self._presence.has_connection(user_id, device, strict=True)
         else:
-            live = bool(await self._presence.online_users([user_id]))
+            live = bool(await self._presence.online_users([user_id], strict=True))
         if live:
             return True, None
         if not watched:
