@@ -15,7 +15,8 @@ from switchboard.api import auth, calls, conversations, health, problems, users,
 from switchboard.api.media_type import RequireJsonBodies
 from switchboard.clock import Clock, SystemClock
 from switchboard.config import Settings
-from switchboard.logs import install_redaction
+from switchboard.logs import RequestIds, install_redaction
+from switchboard.metrics import Metrics
 from switchboard.realtime.bus import Bus, LocalBus
 from switchboard.realtime.connections import Registry
 from switchboard.realtime.gateway import Gateway
@@ -51,13 +52,16 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         db = Database(settings.database_url)
         registry = Registry()
         bus, presence, redis = _realtime_backends(settings, registry)
-        notifier = Notifier(bus)
+        metrics = Metrics()
+        metrics.track_connections(lambda: len(registry))
+        notifier = Notifier(bus, metrics)
         services = Services.build(
             settings=settings, clock=clock, db=db, presence=presence, events=notifier
         )
         app.state.services = services
         app.state.registry = registry
         app.state.bus = bus
+        app.state.metrics = metrics
         app.state.redis = redis
         app.state.gateway = Gateway(
             bus=bus,
@@ -67,6 +71,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             conversations=services.conversations,
             notifier=notifier,
             settings=settings,
+            metrics=metrics,
         )
         await bus.start()
         await presence.start()
@@ -91,6 +96,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     )
     problems.install(app)
     app.add_middleware(RequireJsonBodies)
+    app.add_middleware(RequestIds)
     for router in (
         health.router,
         auth.router,

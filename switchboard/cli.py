@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
-import logging
+import logging.config
 import os
 import resource
 import sys
@@ -13,6 +13,7 @@ import sys
 import uvicorn
 
 from switchboard.config import Settings
+from switchboard.logs import log_config
 from switchboard.store.migrate import migrate
 
 MAX_WS_FRAME_BYTES = 1024 * 1024  # frames above this are closed with 1009
@@ -33,7 +34,8 @@ def _serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    logging.basicConfig(level=logging.INFO)
+    config = log_config(settings.log_format, settings.log_level)
+    logging.config.dictConfig(config)
     asyncio.run(migrate(settings.database_url))
     raise_open_file_limit()
     uvicorn.run(
@@ -50,7 +52,7 @@ def _serve(args: argparse.Namespace) -> int:
         ws_ping_interval=settings.ws_heartbeat_seconds,
         ws_ping_timeout=settings.ws_heartbeat_seconds,
         proxy_headers=True,
-        log_level=os.environ.get("LOG_LEVEL", "info").lower(),
+        log_config=config,
     )
     return 0
 

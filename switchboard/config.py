@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     turn_uris: CommaList = []
     turn_secret: str | None = None
     turn_ttl_seconds: int = Field(default=86400, gt=0)
+
+    log_format: Literal["json", "text"] = "json"
+    log_level: str = "info"
 
     # Several instances: how long a connection counts as live in Redis without a refresh.
     liveness_ttl_seconds: float = Field(default=15, gt=0)

@@ -10,9 +10,12 @@ import asyncio
 import contextlib
 import logging
 import secrets
+from datetime import UTC, datetime
 from typing import Protocol
 
+from switchboard import logs
 from switchboard.config import Settings
+from switchboard.metrics import Metrics
 from switchboard.realtime import codec
 from switchboard.realtime.bus import Bus, BusUnavailable, Envelope
 from switchboard.realtime.call_cache import CallCache
@@ -24,7 +27,7 @@ from switchboard.realtime.ratelimit import TokenBucket
 from switchboard.realtime.signaling import SignalRefused, route_signal
 from switchboard.services.calls import CallService
 from switchboard.services.conversations import ConversationService
-from switchboard.services.views import UserView
+from switchboard.services.views import CallEventType, UserView
 from switchboard.wire import CallOut, UserOut
 
 log = logging.getLogger(__name__)
@@ -56,8 +59,9 @@ class Gateway:
         conversations: ConversationService,
         notifier: Notifier,
         settings: Settings,
+        metrics: Metrics,
     ) -> None:
-        self._bus = bus
+        self._metrics = metrics
         self._registry = registry
         self._presence = presence
         self._calls = calls
@@ -81,9 +85,17 @@ class Gateway:
         else:
             targets = self._registry.of_user(envelope.user_id)
         if targets:
-            text = codec.encode(envelope.frame["type"], envelope.frame["data"])
+            frame_type = envelope.frame["type"]
+            text = codec.encode(frame_type, envelope.frame["data"])
             for connection in targets:
                 connection.send(text)
+            self._metrics.events_delivered.labels(frame_type).inc(len(targets))
+            if frame_type == CallEventType.INCOMING:
+                self._observe_setup(envelope.frame["data"]["call"]["startedAt"])
+
+    def _observe_setup(self, started_at: str) -> None:
+        started = datetime.fromisoformat(started_at.replace("Z", "+00:00"))
+        self._metrics.call_setup.observe(max(0.0, (datetime.now(UTC) - started).total_seconds()))
 
     def _close_replaced(self, envelope: Envelope) -> None:
         if envelope.connection_id is None:
@@ -110,6 +122,7 @@ class Gateway:
 
     async def serve(self, transport: Transport, *, user: UserView, device_id: str | None) -> None:
         connection = Connection(user_id=user.id, connection_id=device_id or _random_id())
+        logs.connection_id.set(connection.connection_id)
         replaced = self._registry.add(connection)
         if replaced is not None:
             replaced.close(REPLACED_CLOSE_CODE)
@@ -206,7 +219,7 @@ class Gateway:
             connection_id=route.connection_id,
         )
         try:
-            await self._bus.publish([envelope])
+            await self._notifier.publish([envelope])
         except BusUnavailable as error:
             message = "Signaling is unavailable; try again"
             raise FrameError(ErrorCode.UNAVAILABLE, message, signal.frame_id) from error
@@ -223,7 +236,7 @@ class Gateway:
 
     async def _publish_quietly(self, envelope: Envelope) -> None:
         try:
-            await self._bus.publish([envelope])
+            await self._notifier.publish([envelope])
         except BusUnavailable:
             log.warning("could not publish %s", envelope.frame["type"])
 

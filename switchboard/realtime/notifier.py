@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from switchboard.domain.calls import CallStatus
+from switchboard.metrics import Metrics
 from switchboard.realtime.bus import Bus, Envelope
 from switchboard.realtime.codec import frame
 from switchboard.realtime.signaling import CallState
@@ -49,12 +50,20 @@ def call_envelopes(event: CallEvent) -> list[Envelope]:
 class Notifier:
     """The services' `EventPublisher`, speaking through the bus."""
 
-    def __init__(self, bus: Bus) -> None:
+    def __init__(self, bus: Bus, metrics: Metrics) -> None:
         self._bus = bus
+        self._metrics = metrics
+
+    async def publish(self, envelopes: list[Envelope]) -> None:
+        """Every envelope this instance sends goes through here (and is counted)."""
+        await self._bus.publish(envelopes)
+        for envelope in envelopes:
+            self._metrics.events_published.labels(envelope.frame["type"]).inc()
 
     async def publish_call_event(self, event: CallEvent) -> None:
-        await self._bus.publish(call_envelopes(event))
+        await self.publish(call_envelopes(event))
+        self._metrics.call_changes.labels(event.call.status.value).inc()
 
     async def publish_presence(self, *, user_id: str, online: bool, to: set[str]) -> None:
         presence = frame("presence", {"userId": user_id, "online": online})
-        await self._bus.publish([Envelope(user_id=uid, frame=presence) for uid in sorted(to)])
+        await self.publish([Envelope(user_id=uid, frame=presence) for uid in sorted(to)])

@@ -302,6 +302,11 @@ class CallService:
         async with self._db.read() as session:
             return await store.active_calls(session)
 
+    async def active_counts(self) -> dict[str, int]:
+        """Calls ringing and in progress, by status."""
+        async with self._db.read() as session:
+            return await store.active_counts(session)
+
     async def record_watch(
         self,
         *,

@@ -85,6 +85,15 @@ async def active_calls(session: AsyncSession) -> list[Call]:
     return list(result.scalars())
 
 
+async def active_counts(session: AsyncSession) -> dict[str, int]:
+    result = await session.execute(
+        select(Call.status, func.count())
+        .where(Call.status.in_(("initiated", "answered")))
+        .group_by(Call.status)
+    )
+    return {status: int(count) for status, count in result}
+
+
 async def entry_of(session: AsyncSession, *, call_id: str, user_id: str) -> CallEntry | None:
     return await session.get(CallEntry, (call_id, user_id))
 
