@@ -142,7 +142,7 @@ class MediaPeer:
         self._tracks_added = False
         self._pending_candidates: list[dict[str, Any]] = []
         self._task: asyncio.Task[None] | None = None
-        self._closed = False
+        self._close_task: asyncio.Future[None] | None = None
         self.pc.on("track", self._on_track)
         self.pc.on("connectionstatechange", self._on_connection_state)
 
@@ -155,11 +155,11 @@ class MediaPeer:
 
     async def close(self) -> None:
         """Close the peer connection and stop the local tracks (idempotent)."""
+        await self._close_pc()
         if self._task is not None and self._task is not asyncio.current_task():
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        await self._close_pc()
 
     async def hang_up(self, reason: str | None = None) -> None:
         """End the call on the server, then close the media."""
@@ -311,13 +311,19 @@ class MediaPeer:
         await self.pc.addIceCandidate(candidate)
 
     async def _close_pc(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        await self.pc.close()
-        for track in self.local_tracks.values():
-            track.stop()
-        self._state_changed.set()
+        # One shared, shielded close: cancelling a task that is closing (hang-up racing the
+        # end of the call) must not leave the peer connection half-closed with open sockets.
+        if self._close_task is None:
+            self._close_task = asyncio.ensure_future(self._do_close())
+        await asyncio.shield(self._close_task)
+
+    async def _do_close(self) -> None:
+        try:
+            await self.pc.close()
+        finally:
+            for track in self.local_tracks.values():
+                track.stop()
+            self._state_changed.set()
 
 
 def _description(payload: dict[str, Any]) -> RTCSessionDescription:
@@ -339,11 +345,13 @@ async def start_media(
     """Create and start a :class:`MediaPeer` for ``call`` on ``phone``.
 
     Uses the server's ICE servers (``GET /calls/ice-servers``) unless ``options`` names some.
+    Closing the phone closes the peer too.
     """
     options = options or MediaOptions()
     if options.ice_servers is None:
         servers = (await phone.api.ice_servers())["iceServers"]
         options = dataclasses.replace(options, ice_servers=servers)
     peer = MediaPeer(call, audio=audio, video=video, options=options)
+    phone.on_close(peer.close)
     peer.start()
     return peer

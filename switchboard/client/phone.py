@@ -19,13 +19,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import Any, Self, cast
+
+import httpx
 
 from .calls import CALL_EVENTS, Call
 from .gateway import Event, GatewaySession
 from .http import ApiClient, ApiError
 from .models import CallData, CallType, Signal, SignalKind, User
+
+log = logging.getLogger(__name__)
 
 
 class Phone:
@@ -43,6 +49,7 @@ class Phone:
         self._background: set[asyncio.Task[Any]] = set()
         self._events = session.subscribe()
         self._router: asyncio.Task[None] | None = None
+        self._closers: list[Callable[[], Awaitable[None]]] = []
 
     # -- construction ---------------------------------------------------------------------
 
@@ -87,7 +94,16 @@ class Phone:
             self._on_hello(cast(dict[str, Any], self.session.hello))
             self._router = asyncio.create_task(self._route(), name="switchboard-phone")
 
+    def on_close(self, closer: Callable[[], Awaitable[None]]) -> None:
+        """Run ``closer`` (e.g. a media peer's ``close``) when the phone closes."""
+        self._closers.append(closer)
+
     async def close(self) -> None:
+        """Close what was registered with :meth:`on_close`, the session and the REST client."""
+        closers, self._closers = self._closers, []
+        for closer in reversed(closers):
+            with contextlib.suppress(Exception):
+                await closer()
         self._events.close()
         if self._router is not None:
             self._router.cancel()
@@ -215,6 +231,12 @@ class Phone:
         event = Event(type, data)
         for call in list(self.calls.values()):
             if call.handle_event(event):
-                task = asyncio.create_task(call.refresh())
+                task = asyncio.create_task(self._refresh(call))
                 self._background.add(task)
                 task.add_done_callback(self._background.discard)
+
+    async def _refresh(self, call: Call) -> None:
+        try:
+            await call.refresh()
+        except (ApiError, httpx.HTTPError) as exc:
+            log.warning("could not re-read call %s after reconnecting: %s", call.id, exc)

@@ -53,7 +53,7 @@ def start_server(tmp: Path, **env: str) -> Server:
         "SWEEP_INTERVAL_SECONDS": "1",
         **env,
     }
-    for unset in ("REDIS_URL", "STUN_URIS", "TURN_URIS", "TURN_SECRET"):
+    for unset in ("REDIS_URL", "STUN_URIS", "TURN_URIS", "TURN_SECRET", "PYTHONTRACEMALLOC"):
         environment.pop(unset, None)
     with log_path.open("wb") as log:
         process = subprocess.Popen(
