@@ -150,11 +150,13 @@ async def test_actions_go_through_the_control_and_update_the_call() -> None:
     control = FakeControl("bob-phone")
     call = Call(call_data(), my_user_id=BOB, control=control)
     await call.answer()
-    assert call.status == "answered" and call.answered_connection_id == "bob-phone"
+    assert call.statuses == ["initiated", "answered"]
+    assert call.answered_connection_id == "bob-phone"
     await call.signal("media-state", {"audio": True, "video": False})
     assert control.sent == [("c1", "media-state", {"audio": True, "video": False})]
     await call.end("media_failed")
-    assert call.status == "ended" and call.data["endReason"] == "media_failed"
+    assert call.statuses == ["initiated", "answered", "ended"]
+    assert call.data["endReason"] == "media_failed"
     await call.refresh()
     assert call.version == 5
 
