@@ -139,6 +139,7 @@ class MediaPeer:
         self.end_of_candidates = False
         self._track_arrived = asyncio.Event()
         self._state_changed = asyncio.Event()
+        self._media_state_changed = asyncio.Event()
         self._tracks_added = False
         self._pending_candidates: list[dict[str, Any]] = []
         self._task: asyncio.Task[None] | None = None
@@ -214,6 +215,18 @@ class MediaPeer:
                 self.local_tracks[kind].enabled = on
         await self.call.signal("media-state", {"audio": audio, "video": video})
 
+    async def wait_media_state(
+        self, expected: MediaState | None = None, *, timeout: float | None = None
+    ) -> MediaState:
+        """Wait for the other side's ``media-state`` (one equal to ``expected``, if given)."""
+        async with asyncio.timeout(timeout):
+            while self.remote_media_state is None or (
+                expected is not None and self.remote_media_state != expected
+            ):
+                await self._media_state_changed.wait()
+                self._media_state_changed.clear()
+        return self.remote_media_state
+
     def _on_track(self, track: MediaStreamTrack) -> None:
         self.remote_tracks[track.kind] = track
         self._track_arrived.set()
@@ -261,6 +274,7 @@ class MediaPeer:
                 "video": bool(payload.get("video")),
             }
             self.remote_media_state = state
+            self._media_state_changed.set()
             if self.on_media_state is not None:
                 self.on_media_state(state)
         else:

@@ -200,8 +200,8 @@ async def test_device_that_reconnects_mid_call_keeps_the_call(make_phone: PhoneF
     # The binding survived: bob's device can still signal in the call, media still flows.
     await bob.session.ping()
     await incoming.signal("media-state", {"audio": True, "video": False})
-    await _wait_until(lambda: caller_peer.remote_media_state is not None)
-    assert caller_peer.remote_media_state == {"audio": True, "video": False}
+    state = await caller_peer.wait_media_state(timeout=5)
+    assert state == {"audio": True, "video": False}
     await check_audio(caller_peer, CALLEE_TONE)
     assert (await alice.api.get_call(call.id))["status"] == "answered"
 
@@ -224,7 +224,7 @@ async def test_media_state_mutes_and_is_relayed(make_phone: PhoneFactory) -> Non
     await check_audio(callee_peer, CALLER_TONE)
 
     await caller_peer.set_media_state(audio=False, video=False)
-    await _wait_until(lambda: callee_peer.remote_media_state == {"audio": False, "video": False})
+    await callee_peer.wait_media_state({"audio": False, "video": False}, timeout=5)
     capture = AudioCapture(await callee_peer.remote_track("audio"))
     capture.start()
     await asyncio.sleep(0.6)  # let frames sent before the mute drain
@@ -236,13 +236,6 @@ async def test_media_state_mutes_and_is_relayed(make_phone: PhoneFactory) -> Non
     await caller_peer.hang_up()
     await incoming.wait_ended(timeout=5)
     await callee_peer.close()
-
-
-async def _wait_until(condition: object, timeout: float = 5.0) -> None:
-    assert callable(condition)
-    async with asyncio.timeout(timeout):
-        while not condition():
-            await asyncio.sleep(0.02)
 
 
 async def test_cli_call_and_answer_record_the_played_audio(server: Server, tmp_path: Path) -> None:
