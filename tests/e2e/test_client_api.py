@@ -84,7 +84,9 @@ async def test_call_routes(make_phone: PhoneFactory) -> None:
     assert cancelled["status"] == "initiated" and cancelled["version"] == 1
     assert cancelled["_id"] == cancelled["id"]
     assert cancelled["direction"] == "outgoing"
-    assert (await bob.api.active_call() or {}).get("id") == cancelled["id"]
+    active = await bob.api.active_call()
+    assert active is not None
+    assert active["id"] == cancelled["id"]
     with pytest.raises(ApiError) as busy:
         await carol.api.initiate_call(bob.user["id"])
     assert (busy.value.status, busy.value.code) == (409, "user_busy")
