@@ -15,12 +15,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from switchboard.client import ApiClient, MediaOptions, Phone
+from switchboard.client import ApiClient, Backoff, MediaOptions, Phone
 
 LOOPBACK = "127.0.0.1"
 #: Every media test gathers ICE host candidates on loopback only (see WEBRTC-TESTING.md).
 LOOPBACK_MEDIA = MediaOptions(host_addresses=[LOOPBACK])
 PASSWORD = "e2e-password-123"
+#: Short, so that tests can outlast it: a device away this long loses its call.
+GRACE_SECONDS = 2
 
 
 @dataclass(frozen=True)
@@ -49,7 +51,7 @@ def start_server(tmp: Path, **env: str) -> Server:
         "DATABASE_URL": f"sqlite+aiosqlite:///{tmp / 'switchboard.db'}",
         "JWT_SECRET": "e2e-secret-" + uuid.uuid4().hex + uuid.uuid4().hex,
         "RING_TIMEOUT_SECONDS": "30",
-        "CALL_GRACE_SECONDS": "10",
+        "CALL_GRACE_SECONDS": str(GRACE_SECONDS),
         "SWEEP_INTERVAL_SECONDS": "1",
         **env,
     }
@@ -115,11 +117,19 @@ PhoneFactory = Callable[..., Awaitable[Phone]]
 
 @pytest.fixture
 async def make_phone(server: Server) -> AsyncIterator[PhoneFactory]:
-    """``await make_phone(username=None, device_id=None)``: a registered (or logged-in) phone."""
+    """``await make_phone(username=None, device_id=None, backoff=None)``: a registered phone.
+
+    A second phone with the same ``username`` logs in to the same account (another device).
+    """
     phones: list[Phone] = []
     registered: set[str] = set()
 
-    async def make(username: str | None = None, *, device_id: str | None = None) -> Phone:
+    async def make(
+        username: str | None = None,
+        *,
+        device_id: str | None = None,
+        backoff: Backoff | None = None,
+    ) -> Phone:
         name = username or unique_name("user")
         api = ApiClient(server.url)
         if name in registered:
@@ -127,7 +137,7 @@ async def make_phone(server: Server) -> AsyncIterator[PhoneFactory]:
         else:
             await api.register(name, PASSWORD)
             registered.add(name)
-        phone = await Phone.open(api, device_id=device_id)
+        phone = await Phone.open(api, device_id=device_id, backoff=backoff)
         phones.append(phone)
         return phone
 

@@ -17,7 +17,9 @@ from switchboard.client import (
     ApiClient,
     ApiError,
     AudioCapture,
+    Backoff,
     FrameCounterTrack,
+    GatewayError,
     MediaPeer,
     ToneTrack,
     VideoCapture,
@@ -28,7 +30,15 @@ from switchboard.client import (
 )
 from switchboard.client.cli import answer_main, build_args, call_main
 
-from .conftest import LOOPBACK, LOOPBACK_MEDIA, PASSWORD, PhoneFactory, Server, unique_name
+from .conftest import (
+    GRACE_SECONDS,
+    LOOPBACK,
+    LOOPBACK_MEDIA,
+    PASSWORD,
+    PhoneFactory,
+    Server,
+    unique_name,
+)
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -159,6 +169,9 @@ async def test_callee_with_two_devices_media_goes_to_the_answering_one(
     )
     assert laptop_peer.pc.remoteDescription is None
     assert laptop_peer.connection_state == "new"
+    with pytest.raises(GatewayError) as refused:
+        await ringing_laptop.signal("media-state", {"audio": True, "video": False})
+    assert refused.value.code == "not_answering_device"
 
     await phone_peer.hang_up()
     await call.wait_ended(timeout=5)
@@ -169,7 +182,10 @@ async def test_callee_with_two_devices_media_goes_to_the_answering_one(
 
 async def test_device_that_reconnects_mid_call_keeps_the_call(make_phone: PhoneFactory) -> None:
     alice = await make_phone(device_id="alice-desk-1")
-    bob = await make_phone(device_id="bob-desk-1")
+    # Bob's device stays away about half the grace period before it reconnects.
+    bob = await make_phone(
+        device_id="bob-desk-1", backoff=Backoff(initial=GRACE_SECONDS / 2, jitter=0)
+    )
 
     call = await alice.call(bob.user["username"])
     caller_peer = await start_media(
@@ -182,32 +198,53 @@ async def test_device_that_reconnects_mid_call_keeps_the_call(make_phone: PhoneF
     await incoming.answer()
     await asyncio.gather(caller_peer.wait_connected(20), callee_peer.wait_connected(20))
 
-    # Drop bob's socket under the session; it reconnects with the same deviceId.
+    # Cut bob's TCP connection (no closing handshake: a network drop); the session reconnects
+    # with the same deviceId and reads a new hello.
     events = bob.session.subscribe()
     ws = bob.session._ws
     assert ws is not None
-    await ws.close(code=1011)  # not a clean goodbye: like a network drop
+    ws.transport.abort()
     disconnected = await events.wait_for("client.disconnected", timeout=5)
     hello = await events.wait_for("hello", timeout=10)
     events.close()
-    assert disconnected.data["code"] == 1011
+    assert disconnected.data["code"] == 1006
     assert bob.session.reconnects == 1
     assert hello.data["connectionId"] == "bob-desk-1"
     assert hello.data["activeCall"] is not None
     assert hello.data["activeCall"]["id"] == call.id
     assert hello.data["activeCall"]["status"] == "answered"
 
-    # The binding survived: bob's device can still signal in the call, media still flows.
-    await bob.session.ping()
+    # Outlast the grace period (counted from the drop): the reconnect cancelled it.
+    await asyncio.sleep(GRACE_SECONDS + 1.5)
+    assert (await alice.api.get_call(call.id))["status"] == "answered"
+    assert call.status == "answered" and incoming.status == "answered"
+
+    # The device's binding survived: it can still signal in the call, and media still flows.
     await incoming.signal("media-state", {"audio": True, "video": False})
     state = await caller_peer.wait_media_state(timeout=5)
     assert state == {"audio": True, "video": False}
     await check_audio(caller_peer, CALLEE_TONE)
-    assert (await alice.api.get_call(call.id))["status"] == "answered"
 
     await caller_peer.hang_up()
     await incoming.wait_ended(timeout=5)
     await callee_peer.close()
+
+
+async def test_device_that_stays_away_loses_the_call(make_phone: PhoneFactory) -> None:
+    alice = await make_phone(device_id="alice-desk-2")
+    bob = await make_phone(device_id="bob-desk-2")
+    call = await alice.call(bob.user["username"])
+    incoming = await bob.next_incoming(timeout=5)
+    await incoming.answer()
+    await call.wait_answered(timeout=5)
+
+    await bob.session.close()  # gone for good
+    ended = await call.wait_ended(timeout=GRACE_SECONDS + 5)
+    assert (ended["status"], ended["endReason"], ended["endedBy"]) == (
+        "ended",
+        "connection_lost",
+        None,
+    )
 
 
 async def test_media_state_mutes_and_is_relayed(make_phone: PhoneFactory) -> None:
