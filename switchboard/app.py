@@ -11,7 +11,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from redis.asyncio import Redis
 
-from switchboard.api import auth, calls, conversations, health, problems, users, ws
+from switchboard.api import auth, calls, conversations, health, problems, security, users, ws
 from switchboard.api.media_type import RequireJsonBodies
 from switchboard.clock import Clock, SystemClock
 from switchboard.config import Settings
@@ -24,6 +24,7 @@ from switchboard.realtime.notifier import Notifier
 from switchboard.realtime.presence import LocalPresence, RedisPresence
 from switchboard.realtime.redis_bus import RedisBus
 from switchboard.services.container import Services
+from switchboard.services.ratelimit import RateLimits
 from switchboard.store.db import Database
 from switchboard.web_files import mount_web_client
 
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         app.state.bus = bus
         app.state.metrics = metrics
         app.state.redis = redis
+        app.state.rate_limits = RateLimits.build(settings, redis)
         app.state.gateway = Gateway(
             bus=bus,
             registry=registry,
@@ -97,6 +99,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     problems.install(app)
     app.add_middleware(RequireJsonBodies)
     app.add_middleware(RequestIds)
+    security.install(app, settings)  # outermost: CORS, then the security headers
     for router in (
         health.router,
         auth.router,

@@ -51,6 +51,20 @@ class Settings(BaseSettings):
     ws_frame_rate_per_second: float = Field(default=50, gt=0)
     ws_frame_burst: int = Field(default=100, gt=0)
 
+    # Rate limits (fixed windows; shared by every instance through Redis when REDIS_URL is
+    # set). A request past a limit is 429 `rate_limited` with `Retry-After`.
+    login_attempts_per_username: int = Field(default=10, gt=0)
+    login_attempts_per_address: int = Field(default=60, gt=0)
+    login_window_seconds: float = Field(default=300, gt=0)
+    registrations_per_address: int = Field(default=20, gt=0)
+    registration_window_seconds: float = Field(default=3600, gt=0)
+    call_initiations_per_user: int = Field(default=20, gt=0)
+    call_initiation_window_seconds: float = Field(default=60, gt=0)
+    # WebSocket connections a user may open per window, and hold at once (devices, per instance).
+    ws_connections_per_user: int = Field(default=30, gt=0)
+    ws_connection_window_seconds: float = Field(default=60, gt=0)
+    ws_max_connections_per_user: int = Field(default=10, gt=0)
+
     @field_validator("allowed_origins", "stun_uris", "turn_uris", mode="before")
     @classmethod
     def _split_commas(cls, value: object) -> object:

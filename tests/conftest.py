@@ -33,6 +33,17 @@ def run_in_thread(coroutine: Coroutine[Any, Any, None]) -> None:
 
 TEST_SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789"
 
+# The suites register and call from 127.0.0.1 far more than a person would: the rate limits
+# are raised through settings (tests/security/ checks them with their real, small values).
+RAISED_RATE_LIMITS: dict[str, int] = {
+    "login_attempts_per_username": 100_000,
+    "login_attempts_per_address": 100_000,
+    "registrations_per_address": 100_000,
+    "call_initiations_per_user": 100_000,
+    "ws_connections_per_user": 100_000,
+    "ws_max_connections_per_user": 1_000,
+}
+
 
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -100,6 +111,7 @@ def make_settings(database_url: str, tmp_path: Path, **overrides: Any) -> Settin
         "jwt_secret": TEST_SECRET,
         "jwt_secret_file": tmp_path / "secret",
         "sweep_interval_seconds": 0.05,
+        **RAISED_RATE_LIMITS,
         **overrides,
     }
     return Settings(_env_file=None, **values)

@@ -12,7 +12,7 @@ from types import TracebackType
 
 import httpx
 
-from tests.conftest import TEST_SECRET
+from tests.conftest import RAISED_RATE_LIMITS, TEST_SECRET
 
 SWITCHBOARD = Path(sys.executable).with_name("switchboard")
 
@@ -35,6 +35,7 @@ class ServerProcess:
             "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'switchboard.db'}",
             "JWT_SECRET": TEST_SECRET,
             "SWEEP_INTERVAL_SECONDS": "0.1",
+            **{name.upper(): str(value) for name, value in RAISED_RATE_LIMITS.items()},
             **env,
         }
         self.process: subprocess.Popen[bytes] | None = None

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from switchboard.api.deps import ServicesDep
+from switchboard.api.deps import ClientAddress, RateLimitsDep, ServicesDep
+from switchboard.api.openapi import errors
 from switchboard.api.schemas import LoginIn, RegisterIn, SessionOut
 from switchboard.services.auth import Session
 from switchboard.wire import UserOut
@@ -20,14 +21,25 @@ def _session_out(session: Session) -> SessionOut:
     )
 
 
-@router.post("/register", status_code=status.HTTP_201_CREATED)
-async def register(body: RegisterIn, services: ServicesDep) -> SessionOut:
+@router.post(
+    "/register",
+    status_code=status.HTTP_201_CREATED,
+    responses=errors(409, 415, 422, 429, 503),
+)
+async def register(
+    body: RegisterIn, services: ServicesDep, rate: RateLimitsDep, address: ClientAddress
+) -> SessionOut:
+    await rate.limiter.hit(rate.limits.register_address, address)
     session = await services.auth.register(
         username=body.username, password=body.password, display_name=body.display_name
     )
     return _session_out(session)
 
 
-@router.post("/login")
-async def login(body: LoginIn, services: ServicesDep) -> SessionOut:
+@router.post("/login", responses=errors(401, 415, 422, 429, 503))
+async def login(
+    body: LoginIn, services: ServicesDep, rate: RateLimitsDep, address: ClientAddress
+) -> SessionOut:
+    await rate.limiter.hit(rate.limits.login_address, address)
+    await rate.limiter.hit(rate.limits.login_username, body.username.lower())
     return _session_out(await services.auth.login(username=body.username, password=body.password))

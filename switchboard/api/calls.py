@@ -9,7 +9,8 @@ from uuid import UUID
 from fastapi import APIRouter, Body, Query, status
 from pydantic import AfterValidator
 
-from switchboard.api.deps import CurrentUser, ServicesDep
+from switchboard.api.deps import CurrentUser, RateLimitsDep, ServicesDep
+from switchboard.api.openapi import AUTHENTICATED, errors
 from switchboard.api.schemas import (
     ActiveCallEnvelope,
     AnswerIn,
@@ -34,7 +35,7 @@ from switchboard.services.views import CallView
 from switchboard.store.calls import HistoryFilter
 from switchboard.wire import CallOut
 
-router = APIRouter(prefix="/calls", tags=["calls"])
+router = APIRouter(prefix="/calls", tags=["calls"], responses=AUTHENTICATED)
 
 
 def _utc(moment: datetime) -> datetime:
@@ -54,8 +55,15 @@ def _envelope(call: CallView, viewer_id: str) -> CallEnvelope:
     return CallEnvelope(call=CallOut.of(call, viewer_id=viewer_id))
 
 
-@router.post("/initiate", status_code=status.HTTP_201_CREATED)
-async def initiate(body: InitiateIn, user: CurrentUser, services: ServicesDep) -> CallEnvelope:
+@router.post(
+    "/initiate",
+    status_code=status.HTTP_201_CREATED,
+    responses=errors(403, 404, 409, 415, 422, 429),
+)
+async def initiate(
+    body: InitiateIn, user: CurrentUser, services: ServicesDep, rate: RateLimitsDep
+) -> CallEnvelope:
+    await rate.limiter.hit(rate.limits.call_initiate, user.id)
     call = await services.calls.initiate(
         caller_id=user.id,
         receiver_id=body.receiver_id,
@@ -66,7 +74,7 @@ async def initiate(body: InitiateIn, user: CurrentUser, services: ServicesDep) -
     return _envelope(call, user.id)
 
 
-@router.get("/history")
+@router.get("/history", responses=errors(422))
 async def history(
     user: CurrentUser,
     services: ServicesDep,
@@ -108,7 +116,7 @@ async def active(user: CurrentUser, services: ServicesDep) -> ActiveCallEnvelope
     return ActiveCallEnvelope(call=CallOut.of(call, viewer_id=user.id) if call else None)
 
 
-@router.get("/missed/count")
+@router.get("/missed/count", responses=errors(422))
 async def missed_count(
     user: CurrentUser,
     services: ServicesDep,
@@ -124,7 +132,7 @@ async def missed_seen(user: CurrentUser, services: ServicesDep) -> SeenOut:
     return SeenOut(seen_at=await services.calls.mark_missed_seen(user_id=user.id))
 
 
-@router.get("/stats/summary")
+@router.get("/stats/summary", responses=errors(422))
 async def stats(
     user: CurrentUser,
     services: ServicesDep,
@@ -155,12 +163,12 @@ async def ice_servers(user: CurrentUser, services: ServicesDep) -> IceServersOut
     )
 
 
-@router.get("/{call_id}")
+@router.get("/{call_id}", responses=errors(404, 422))
 async def get_call(call_id: str, user: CurrentUser, services: ServicesDep) -> CallEnvelope:
     return _envelope(await services.calls.get(user_id=user.id, call_id=call_id), user.id)
 
 
-@router.patch("/{call_id}/answer")
+@router.patch("/{call_id}/answer", responses=errors(403, 404, 409, 415, 422))
 async def answer(
     call_id: str, body: AnswerIn, user: CurrentUser, services: ServicesDep
 ) -> CallEnvelope:
@@ -170,7 +178,7 @@ async def answer(
     return _envelope(call, user.id)
 
 
-@router.patch("/{call_id}/end")
+@router.patch("/{call_id}/end", responses=errors(403, 404, 409, 415, 422))
 async def end(
     call_id: str,
     user: CurrentUser,
@@ -183,7 +191,7 @@ async def end(
     )
 
 
-@router.patch("/{call_id}/status")
+@router.patch("/{call_id}/status", responses=errors(403, 404, 409, 415, 422))
 async def set_status(
     call_id: str, body: StatusIn, user: CurrentUser, services: ServicesDep
 ) -> CallEnvelope:
@@ -191,7 +199,7 @@ async def set_status(
     return _envelope(call, user.id)
 
 
-@router.delete("/{call_id}")
+@router.delete("/{call_id}", responses=errors(404, 409, 422))
 async def delete(call_id: str, user: CurrentUser, services: ServicesDep) -> SuccessOut:
     await services.calls.delete(user_id=user.id, call_id=call_id)
     return SuccessOut()

@@ -9,6 +9,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from switchboard.services.container import Services
 from switchboard.services.errors import unauthorized
+from switchboard.services.ratelimit import RateLimits
 from switchboard.services.views import UserView
 
 _bearer = HTTPBearer(auto_error=False)
@@ -20,6 +21,23 @@ def get_services(request: Request) -> Services:
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+def get_rate_limits(request: Request) -> RateLimits:
+    limits: RateLimits = request.app.state.rate_limits
+    return limits
+
+
+RateLimitsDep = Annotated[RateLimits, Depends(get_rate_limits)]
+
+
+def client_address(request: Request) -> str:
+    """The ASGI client host: the peer, or the X-Forwarded-For address a trusted proxy gave
+    (uvicorn's proxy headers, trusted from FORWARDED_ALLOW_IPS)."""
+    return request.client.host if request.client else "unknown"
+
+
+ClientAddress = Annotated[str, Depends(client_address)]
 
 
 async def get_current_user(

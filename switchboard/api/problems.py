@@ -15,6 +15,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 
 from switchboard.services.errors import ErrorKind, ServiceError
+from switchboard.services.ratelimit import RateLimited
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +101,17 @@ async def _http_error(_: Request, error: Exception) -> JSONResponse:
     return problem(error.status_code, code, detail, headers=error.headers)
 
 
+async def _rate_limited(_: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, RateLimited)
+    return problem(
+        429,
+        "rate_limited",
+        f"Too many requests; try again in {error.retry_after} s",
+        headers={"Retry-After": str(error.retry_after)},
+        retryAfter=error.retry_after,
+    )
+
+
 async def _database_unavailable(_: Request, error: Exception) -> JSONResponse:
     log.error("database unavailable: %s", type(error).__name__)
     return problem(503, "service_unavailable", "The database is unavailable; try again shortly")
@@ -114,6 +126,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(ServiceError, _service_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(RateLimited, _rate_limited)
     for unavailable in (
         OperationalError,
         InterfaceError,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from urllib.parse import urlsplit
 
@@ -9,15 +10,20 @@ from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketState
 
 from switchboard.config import Settings
+from switchboard.realtime import codec
+from switchboard.realtime.codec import ErrorCode
+from switchboard.realtime.connections import Registry
 from switchboard.realtime.gateway import Gateway
 from switchboard.services.container import Services
 from switchboard.services.errors import ServiceError
+from switchboard.services.ratelimit import RateLimited, RateLimits
 
 router = APIRouter()
 
 DEVICE_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 UNAUTHORIZED_CLOSE_CODE = 4401
 BAD_REQUEST_CLOSE_CODE = 4400
+RATE_LIMITED_CLOSE_CODE = 4429
 
 
 def origin_allowed(origin: str | None, host: str | None, settings: Settings) -> bool:
@@ -56,6 +62,18 @@ def _token(websocket: WebSocket) -> str | None:
     return credentials if scheme.lower() == "bearer" and credentials else None
 
 
+async def _refuse_rate_limited(websocket: WebSocket, retry_after: int, message: str) -> None:
+    """An accepted socket past a limit: a `rate_limited` error frame, then close 4429."""
+    data = {"code": ErrorCode.RATE_LIMITED.value, "message": message, "retryAfter": retry_after}
+    await websocket.send_text(codec.encode("error", data))
+    await websocket.close(code=RATE_LIMITED_CLOSE_CODE, reason="rate limited")
+
+
+def _other_live_connections(registry: Registry, user_id: str, device_id: str | None) -> int:
+    """This instance's live connections of the user that a new one would not replace."""
+    return sum(1 for c in registry.of_user(user_id) if c.connection_id != device_id)
+
+
 @router.websocket("/ws")
 async def gateway_socket(websocket: WebSocket) -> None:
     services: Services = websocket.app.state.services
@@ -75,5 +93,21 @@ async def gateway_socket(websocket: WebSocket) -> None:
     device_id = websocket.query_params.get("deviceId")
     if device_id is not None and not DEVICE_ID.match(device_id):
         await websocket.close(code=BAD_REQUEST_CLOSE_CODE, reason="invalid deviceId")
+        return
+    rate: RateLimits = websocket.app.state.rate_limits
+    try:
+        await rate.limiter.hit(rate.limits.ws_connect, user.id)
+    except RateLimited as limited:
+        message = f"Too many connections; try again in {limited.retry_after} s"
+        await _refuse_rate_limited(websocket, limited.retry_after, message)
+        return
+    settings = services.settings
+    registry: Registry = websocket.app.state.registry
+    # No await between this count and the gateway registering the connection.
+    live = _other_live_connections(registry, user.id, device_id)
+    if live >= settings.ws_max_connections_per_user:
+        retry_after = max(1, math.ceil(settings.ws_connection_window_seconds))
+        message = f"At most {settings.ws_max_connections_per_user} connections at once"
+        await _refuse_rate_limited(websocket, retry_after, message)
         return
     await gateway.serve(StarletteTransport(websocket), user=user, device_id=device_id)

@@ -30,6 +30,8 @@ from playwright.async_api import (
     async_playwright,
 )
 
+from tests.conftest import RAISED_RATE_LIMITS
+
 ROOT = Path(__file__).resolve().parents[3]
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
@@ -94,6 +96,8 @@ def server(browser_namespace: None) -> Iterator[str]:
         RING_TIMEOUT_SECONDS=str(RING_TIMEOUT_SECONDS),
         SWEEP_INTERVAL_SECONDS="0.2",
     )
+    # The suite signs up many people from 127.0.0.1 on one server: raise the rate limits.
+    env.update({name.upper(): str(value) for name, value in RAISED_RATE_LIMITS.items()})
     log_path = tmp / "server.log"
     base_url = f"http://127.0.0.1:{port}"
     with log_path.open("wb") as log:
