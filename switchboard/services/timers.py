@@ -45,17 +45,19 @@ class Sweeper:
     async def sweep_once(self) -> None:
         now = self._clock.now()
         max_call = timedelta(seconds=self._settings.max_call_seconds)
+        liveness_readable = True
         for call in await self._calls.active_calls():
             if call.status == CallStatus.INITIATED and call.ring_deadline <= now:
                 await self._calls.expire(call_id=call.id, action=Action.RING_TIMEOUT)
             elif call.answered_at is not None and now - call.answered_at >= max_call:
                 await self._calls.expire(call_id=call.id, action=Action.MAX_DURATION)
-            else:
+            elif liveness_readable:
                 try:
                     await self._watch(call, now)
                 except LivenessUnavailable:
+                    # Grace sweeps pause; ring timeouts and the maximum length go on.
                     log.warning("connection liveness unreadable: grace sweeps paused")
-                    return
+                    liveness_readable = False
 
     async def _watch(self, call: Call, now: datetime) -> None:
         caller = await self._side(
