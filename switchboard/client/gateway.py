@@ -68,7 +68,14 @@ class GatewayError(Exception):
 
 
 class GatewayClosed(Exception):
-    """The session is not connected (and did not reconnect in time) or has been closed."""
+    """The session is not connected (and did not reconnect in time) or has been closed.
+
+    ``code`` is the WebSocket close code when the server closed it (4401: refused token).
+    """
+
+    def __init__(self, message: str, *, code: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 @dataclass(frozen=True, slots=True)
@@ -333,8 +340,13 @@ class GatewaySession:
             max_size=2**20,
         )
         try:
-            async with asyncio.timeout(self.open_timeout):
-                raw = await ws.recv()
+            try:
+                async with asyncio.timeout(self.open_timeout):
+                    raw = await ws.recv()
+            except ConnectionClosed as exc:
+                code = exc.rcvd.code if exc.rcvd is not None else None
+                reason = exc.rcvd.reason if exc.rcvd is not None else ""
+                raise GatewayClosed(f"closed before hello ({code} {reason})", code=code) from exc
             frame = json.loads(raw)
             if not isinstance(frame, dict) or frame.get("type") != "hello":
                 raise GatewayError("invalid_frame", f"expected hello first, got {raw!r:.200}")
@@ -405,7 +417,7 @@ class GatewaySession:
                 return False
             try:
                 ws, hello = await self._open()
-            except (OSError, InvalidHandshake, TimeoutError, ConnectionClosed, GatewayError) as exc:
+            except (OSError, InvalidHandshake, TimeoutError, GatewayClosed, GatewayError) as exc:
                 log.info("gateway reconnect attempt %d failed: %s", attempt + 1, exc)
                 continue
             self._ws, self._hello = ws, hello

@@ -119,8 +119,9 @@ async def test_gives_up_when_replaced_by_the_same_device(gateway: FakeGateway) -
 
 async def test_a_refused_token_is_not_retried_without_a_provider(gateway: FakeGateway) -> None:
     session = GatewaySession(gateway.url, "bad", backoff=FAST)
-    with pytest.raises(Exception, match="4401"):
+    with pytest.raises(GatewayClosed) as info:
         await session.connect()
+    assert info.value.code == 4401
     await session.close()
 
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from websockets.exceptions import ConnectionClosed
 
-from switchboard.client import ApiClient, ApiError, GatewayError, GatewaySession
+from switchboard.client import ApiClient, ApiError, GatewayClosed, GatewayError, GatewaySession
 
 from .conftest import PASSWORD, PhoneFactory, Server, unique_name
 
@@ -161,7 +160,30 @@ async def test_gateway_hello_ping_and_signal_errors(
     assert unknown.value.code == "call_not_found"
 
     bad = GatewaySession(alice.api.ws_url, "forged-token")
-    with pytest.raises(ConnectionClosed) as refused:
+    with pytest.raises(GatewayClosed) as refused:
         await bad.connect()
-    assert refused.value.rcvd is not None and refused.value.rcvd.code == 4401
+    assert refused.value.code == 4401
     await bad.close()
+
+
+async def test_a_device_connecting_while_a_call_rings_gets_it_in_hello(
+    make_phone: PhoneFactory,
+) -> None:
+    alice = await make_phone()
+    bob_name = unique_name("late")
+    first = await make_phone(bob_name, device_id="bob-first-1")
+    call = await alice.call(bob_name, call_type="video")
+    assert (await first.next_incoming(timeout=5)).id == call.id
+
+    late = await make_phone(bob_name, device_id="bob-late-1")
+    hello_call = late.session.hello["activeCall"]
+    assert hello_call is not None
+    assert (hello_call["id"], hello_call["status"]) == (call.id, "initiated")
+    assert hello_call["direction"] == "incoming"
+    ringing = await late.next_incoming(timeout=1)
+    assert ringing.id == call.id
+
+    await ringing.reject()
+    assert (await call.wait_ended(timeout=5))["status"] == "rejected"
+    assert call.data["direction"] == "outgoing"  # events are from the receiving user's side
+    await first.calls[call.id].wait_ended(timeout=5)
