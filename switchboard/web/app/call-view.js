@@ -1,6 +1,7 @@
 // The call screen (outgoing, connecting, in call, ended) and the incoming-call dialog.
 
 import { Ringtone } from "/sdk/switchboard.js";
+import { bindDevicePickers } from "./devices.js";
 import { $, displayName, formatDuration, paintAvatar, toast } from "./dom.js";
 import { endMessage, startErrorMessage } from "./messages.js";
 
@@ -46,6 +47,16 @@ export function mountCallView(sb) {
   const ringtone = new Ringtone();
   const baseTitle = document.title;
 
+  const devicesBtn = $("toggle-devices");
+  const devicesPanel = $("call-devices");
+  const pickers = bindDevicePickers(sb, {
+    camera: $("call-camera"),
+    microphone: $("call-microphone"),
+    onError: (err, kind) =>
+      toast(kind === "videoinput" ? "That camera can't be used right now." : "That microphone can't be used right now.", { kind: "error" }),
+  });
+  const elsewhere = $("elsewhere-banner");
+
   let peerUser = null; // the other person of the call on screen
   let callType = "video";
   let ticker = null;
@@ -74,6 +85,8 @@ export function mountCallView(sb) {
     const ringingOut = phase === "starting" || phase === "outgoing";
     setLabel(hangBtn, ringingOut ? "Cancel" : "Hang up");
     hangBtn.hidden = phase === "ended";
+    devicesBtn.hidden = phase === "ended";
+    if (phase === "ended") setDevicesOpen(false);
     closeBtn.hidden = againBtn.hidden = phase !== "ended";
     quality.hidden = phase === "ended" || ringingOut;
     if (phase !== "active") stopTimer();
@@ -93,6 +106,7 @@ export function mountCallView(sb) {
     remoteAudio.srcObject = null;
     localVideo.srcObject = null;
     remoteVideo.classList.remove("has-video", "camera-off");
+    setDevicesOpen(false);
     $("resume-media").hidden = true;
     placeholder.hidden = false;
     $("remote-muted").hidden = true;
@@ -206,6 +220,24 @@ export function mountCallView(sb) {
     hideScreen();
     if (user) startCall(user, type);
   });
+  function setDevicesOpen(open) {
+    devicesPanel.hidden = !open;
+    devicesBtn.setAttribute("aria-expanded", String(open));
+    devicesBtn.dataset.open = String(open);
+    if (open) {
+      $("call-camera-field").hidden = callType !== "video";
+      pickers.refresh();
+    }
+  }
+  devicesBtn.addEventListener("click", () => setDevicesOpen(devicesPanel.hidden));
+  devicesPanel.addEventListener("keydown", (event) => {
+    if (event.key === "Escape") {
+      event.stopPropagation();
+      setDevicesOpen(false);
+      devicesBtn.focus();
+    }
+  });
+
   micBtn.addEventListener("click", () => sb.setMicrophoneEnabled(!sb.localMedia.audio));
   camBtn.addEventListener("click", () => sb.setCameraEnabled(!sb.localMedia.video));
   screen.addEventListener("keydown", (event) => {
@@ -214,7 +246,24 @@ export function mountCallView(sb) {
 
   // ------------------------------------------------------------ SDK events
 
+  // A call of mine that another of my devices handles (placed there, or answered there).
+  function showElsewhere(call, phase) {
+    if (phase !== "elsewhere" || !call) {
+      elsewhere.hidden = true;
+      return;
+    }
+    const name = displayName(sb.peerOf(call));
+    const kind = call.callType === "video" ? "video" : "audio";
+    elsewhere.dataset.status = call.status;
+    $("elsewhere-text").textContent =
+      call.status === "initiated"
+        ? `Calling ${name} (${kind}) from another of your devices…`
+        : `In a ${kind} call with ${name} on another of your devices`;
+    elsewhere.hidden = false;
+  }
+
   sb.on("call", ({ call, phase, previous }) => {
+    showElsewhere(call, phase);
     if (phase !== "incoming") stopRinging();
     switch (phase) {
       case "incoming":
@@ -268,6 +317,7 @@ export function mountCallView(sb) {
   });
 
   sb.on("localstream", ({ stream }) => {
+    if (stream && !devicesPanel.hidden) pickers.refresh();
     localVideo.srcObject = stream;
     if (stream) playSafely(localVideo);
   });

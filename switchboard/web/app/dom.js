@@ -24,6 +24,10 @@ const SVG_NS = "http://www.w3.org/2000/svg";
 const ICONS = {
   phone: ["M5 4h4l2 5-2.5 1.5a11 11 0 0 0 5 5L15 13l5 2v4a2 2 0 0 1-2 2A16 16 0 0 1 3 6a2 2 0 0 1 2-2"],
   video: ["M3 8a2 2 0 0 1 2-2h9a2 2 0 0 1 2 2v8a2 2 0 0 1-2 2H5a2 2 0 0 1-2-2z", "m16 10 5-3v10l-5-3"],
+  incoming: ["M17 7 7 17", "M7 9v8h8"],
+  outgoing: ["M7 17 17 7", "M9 7h8v8"],
+  missed: ["M3 7l7 7 8-8", "M12 6h6v6"],
+  trash: ["M4 7h16", "M10 11v6M14 11v6", "M6 7l1 13h10l1-13", "M9 7V4h6v3"],
 };
 
 export function icon(name) {

@@ -3,8 +3,12 @@
 import { Switchboard } from "/sdk/switchboard.js";
 import { mountAuthView } from "./auth-view.js";
 import { mountCallView } from "./call-view.js";
+import { mountCallsView } from "./calls-view.js";
 import { $, displayName, paintAvatar, toast } from "./dom.js";
+import { mountMissed } from "./missed.js";
 import { mountPeopleView } from "./people-view.js";
+import { mountSettingsView } from "./settings-view.js";
+import { mountStatsView } from "./stats-view.js";
 
 const sb = new Switchboard();
 // Handy in the browser console, and used by the end-to-end tests to read WebRTC stats.
@@ -12,7 +16,25 @@ globalThis.switchboard = sb;
 
 const authView = mountAuthView(sb);
 const callView = mountCallView(sb);
-const peopleView = mountPeopleView(sb, { onCall: (user, type) => callView.startCall(user, type) });
+const placeCall = (user, type) => callView.startCall(user, type);
+const peopleView = mountPeopleView(sb, { onCall: placeCall });
+const callsView = mountCallsView(sb, { onCall: placeCall });
+const statsView = mountStatsView(sb);
+const settingsView = mountSettingsView(sb);
+
+// Signed-in screens, by the URL's hash (#people, #calls, #stats, #settings).
+const ROUTES = {
+  people: { view: "home", heading: "people-heading", controller: peopleView, title: "People" },
+  calls: { view: "calls", heading: "calls-heading", controller: callsView, title: "Calls" },
+  stats: { view: "stats", heading: "stats-heading", controller: statsView, title: "Statistics" },
+  settings: { view: "settings", heading: "settings-heading", controller: settingsView, title: "Settings" },
+};
+let route = null;
+
+const missed = mountMissed(sb, {
+  isLogVisible: () => route === "calls",
+  openLog: () => navigate("calls"),
+});
 
 const CONNECTION_LABELS = {
   connecting: "Connecting…",
@@ -23,10 +45,44 @@ const CONNECTION_LABELS = {
   unauthorized: "Signed out",
 };
 
+const VIEWS = ["loading", "auth", "home", "calls", "stats", "settings"];
+
 function showView(name) {
-  for (const view of ["loading", "auth", "home"]) $(`view-${view}`).hidden = view !== name;
-  $("topbar").hidden = name !== "home";
+  for (const view of VIEWS) $(`view-${view}`).hidden = view !== name;
+  $("topbar").hidden = ["loading", "auth"].includes(name);
+  document.body.dataset.signedIn = String(!["loading", "auth"].includes(name));
 }
+
+function routeFromHash() {
+  const name = location.hash.replace(/^#\/?/, "");
+  return ROUTES[name] ? name : "people";
+}
+
+/** Shows a signed-in screen; `focus` moves keyboard focus to its heading (after navigation). */
+function openRoute(name, { focus = false } = {}) {
+  const previous = route;
+  route = name;
+  const target = ROUTES[name];
+  if (previous && previous !== name) ROUTES[previous].controller.hide?.();
+  showView(target.view);
+  for (const link of document.querySelectorAll("#main-nav a")) {
+    if (link.dataset.view === name) link.setAttribute("aria-current", "page");
+    else link.removeAttribute("aria-current");
+  }
+  document.title = name === "people" ? "Switchboard" : `${target.title} · Switchboard`;
+  target.controller.show();
+  if (name === "calls") missed.markSeen();
+  if (focus) $(target.heading).focus();
+}
+
+function navigate(name) {
+  if (location.hash !== `#${name}`) location.hash = `#${name}`;
+  else if (sb.isSignedIn) openRoute(name, { focus: true });
+}
+
+addEventListener("hashchange", () => {
+  if (sb.isSignedIn) openRoute(routeFromHash(), { focus: true });
+});
 
 function renderMe(user) {
   paintAvatar($("me-avatar"), user);
@@ -37,13 +93,12 @@ function renderMe(user) {
 sb.on("auth", ({ user, reason }) => {
   if (user) {
     renderMe(user);
-    if ($("view-home").hidden) {
-      showView("home");
-      peopleView.show();
-    }
+    if (!route) openRoute(routeFromHash());
   } else {
     callView.stopRinging();
     callView.hide();
+    if (route) ROUTES[route].controller.hide?.();
+    route = null;
     showView("auth");
     authView.show();
     if (reason === "session_expired") toast("Your session expired. Please sign in again.");
@@ -57,7 +112,10 @@ sb.on("connection", ({ state }) => {
   badge.dataset.state = state;
   badge.querySelector(".conn-label").textContent = CONNECTION_LABELS[state] ?? state;
   $("replaced-banner").hidden = state !== "replaced";
-  if (state === "open") peopleView.refresh();
+  if (state === "open") {
+    peopleView.refresh();
+    callsView.refresh();
+  }
 });
 
 sb.on("warning", ({ message }) => toast(message));

@@ -290,9 +290,11 @@ export class Switchboard extends Emitter {
       case "call.missed":
       case "call.ended":
         this.#onCall(event.call);
+        this.emit("callevent", { type: event.type, call: event.call });
         break;
       case "call.answered":
         this.#onCall(event.call, { answeredBy: event.connectionId });
+        this.emit("callevent", { type: event.type, call: event.call, connectionId: event.connectionId });
         break;
       case "signal":
         this.#onSignal(event);
@@ -437,8 +439,8 @@ export class Switchboard extends Emitter {
     const video = callType === "video";
     const preset = this.mediaConstraints?.[callType];
     const constraints = preset ?? {
-      audio: { echoCancellation: true, noiseSuppression: true, autoGainControl: true },
-      video: video ? { width: { ideal: 1280 }, height: { ideal: 720 }, facingMode: "user" } : false,
+      audio: this.#audioConstraints(),
+      video: video ? this.#videoConstraints() : false,
     };
     let stream;
     try {
@@ -460,6 +462,20 @@ export class Switchboard extends Emitter {
     this.emit("localstream", { stream });
     this.emit("media", { local: this.localMedia, remote: this.remoteMedia });
     return stream;
+  }
+
+  #audioConstraints(deviceId = this.preferredDevices.audioinput) {
+    const audio = { echoCancellation: true, noiseSuppression: true, autoGainControl: true };
+    // `ideal`: a remembered device that is gone (unplugged) falls back to the default one.
+    if (deviceId) audio.deviceId = { ideal: deviceId };
+    return audio;
+  }
+
+  #videoConstraints(deviceId = this.preferredDevices.videoinput) {
+    const video = { width: { ideal: 1280 }, height: { ideal: 720 } };
+    if (deviceId) video.deviceId = { ideal: deviceId };
+    else video.facingMode = "user";
+    return video;
   }
 
   #mediaError(err) {
@@ -770,6 +786,89 @@ export class Switchboard extends Emitter {
     this.#sendMediaState();
   }
 
+  // ---------------------------------------------------------------- devices
+
+  /** The remembered camera and microphone (`{videoinput, audioinput}` device ids or null). */
+  get preferredDevices() {
+    const saved = this.#loadJson("devices") ?? {};
+    return { audioinput: saved.audioinput ?? null, videoinput: saved.videoinput ?? null };
+  }
+
+  /**
+   * Cameras and microphones: `{cameras: [{deviceId, label}], microphones: [...]}`. Labels are
+   * empty strings until the page has been allowed to use the camera/microphone.
+   */
+  async listDevices() {
+    const devices = (await navigator.mediaDevices?.enumerateDevices?.()) ?? [];
+    const pick = (kind) =>
+      devices
+        // Chromium's virtual "default"/"communications" entries repeat a real device.
+        .filter((d) => d.kind === kind && d.deviceId && d.deviceId !== "default" && d.deviceId !== "communications")
+        .map((d) => ({ deviceId: d.deviceId, label: d.label, groupId: d.groupId }));
+    return { cameras: pick("videoinput"), microphones: pick("audioinput") };
+  }
+
+  /** The device ids this call is using now: `{audioinput, videoinput}` (null when none). */
+  get currentDevices() {
+    const id = (track) => track?.getSettings?.().deviceId ?? null;
+    return {
+      audioinput: id(this.localStream?.getAudioTracks()[0]),
+      videoinput: id(this.localStream?.getVideoTracks()[0]),
+    };
+  }
+
+  /** Chooses the microphone (remembered); during a call the new one replaces the old at once. */
+  selectMicrophone(deviceId) {
+    return this.#selectDevice("audioinput", deviceId);
+  }
+
+  /** Chooses the camera (remembered); during a video call the new one replaces the old at once. */
+  selectCamera(deviceId) {
+    return this.#selectDevice("videoinput", deviceId);
+  }
+
+  async #selectDevice(kind, deviceId) {
+    this.#save("devices", { ...this.preferredDevices, [kind]: deviceId || null });
+    const stream = this.localStream;
+    const audio = kind === "audioinput";
+    const old = stream && (audio ? stream.getAudioTracks()[0] : stream.getVideoTracks()[0]);
+    if (!old || old.getSettings?.().deviceId === deviceId) return false;
+    let fresh;
+    try {
+      const base = audio ? this.#audioConstraints(null) : this.#videoConstraints(null);
+      if (deviceId) {
+        delete base.facingMode;
+        base.deviceId = { exact: deviceId };
+      }
+      const open = async () => {
+        const picked = await navigator.mediaDevices.getUserMedia(audio ? { audio: base } : { video: base });
+        return audio ? picked.getAudioTracks()[0] : picked.getVideoTracks()[0];
+      };
+      try {
+        fresh = await open();
+      } catch (err) {
+        // Many phones cannot open a second camera while one is open: release it and retry.
+        if (err?.name !== "NotReadableError") throw err;
+        old.stop();
+        fresh = await open();
+      }
+    } catch (err) {
+      throw this.#mediaError(err);
+    }
+    if (this.localStream !== stream) {
+      fresh.stop(); // the call ended meanwhile
+      return false;
+    }
+    fresh.enabled = old.enabled;
+    await this.peer?.replaceTrack(old.kind, fresh);
+    stream.removeTrack(old);
+    stream.addTrack(fresh);
+    old.stop();
+    this.emit("localstream", { stream });
+    this.emit("devices", { current: this.currentDevices });
+    return true;
+  }
+
   /** RTCStatsReport of the current call's peer connection, or null. */
   async getStats() {
     return this.peer ? this.peer.getStats() : null;
@@ -795,6 +894,28 @@ export class Switchboard extends Emitter {
   /** My call history page: `{calls, pagination}` (filters as in API.md). */
   async callHistory(query = {}) {
     return this.api.get("/calls/history", { query });
+  }
+
+  /** Deletes a finished call from my history (the other participant keeps it). */
+  async deleteCall(callId) {
+    return this.api.delete(`/calls/${encodeURIComponent(callId)}`);
+  }
+
+  /** How many calls I missed: `{unseen: true}` counts those since I last marked them seen. */
+  async missedCount({ unseen = false, since } = {}) {
+    const query = unseen ? { unseen: "true" } : { since };
+    return (await this.api.get("/calls/missed/count", { query })).count;
+  }
+
+  /** Marks my missed calls up to now as seen, on all my devices; resolves to `seenAt`. */
+  async markMissedSeen() {
+    return (await this.api.post("/calls/missed/seen")).seenAt;
+  }
+
+  /** My call statistics between `from` (inclusive) and `to` (exclusive): Date or ISO string. */
+  async callStats({ from, to } = {}) {
+    const iso = (value) => (value instanceof Date ? value.toISOString() : value);
+    return (await this.api.get("/calls/stats/summary", { query: { from: iso(from), to: iso(to) } })).stats;
   }
 }
 

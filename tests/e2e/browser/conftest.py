@@ -14,7 +14,7 @@ import subprocess
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,7 +36,8 @@ ROOT = Path(__file__).resolve().parents[3]
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = [
-    "--use-fake-device-for-media-stream",
+    # Two fake cameras (and Chromium's three fake microphones) for the device-choice tests.
+    "--use-fake-device-for-media-stream=device-count=2",
     "--use-fake-ui-for-media-stream",
     "--allow-loopback-in-peer-connection",
     "--no-sandbox",
@@ -45,6 +46,8 @@ CHROMIUM_FLAGS = [
     "--no-first-run",
 ]
 RING_TIMEOUT_SECONDS = 4
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 375, "height": 812}
 SKIP_REASON = (
     "browser tests run inside a loopback-only network namespace with Debian's Chromium: "
     "run scripts/browser-tests (it sets SWITCHBOARD_BROWSER_NS=1)"
@@ -167,13 +170,25 @@ class Harness:
         self.shot_count = 0
         # Network errors the test expects the browser to log (e.g. the 409 of a busy callee).
         self.allowed_errors: list[str] = []
+        # Async callables run when the test ends (e.g. closing an HTTP client or a Python peer).
+        self.cleanups: list[Callable[[], Awaitable[object]]] = []
 
-    async def open(self, label: str, display_name: str, *, username: str | None = None) -> Person:
+    async def open(
+        self,
+        label: str,
+        display_name: str,
+        *,
+        username: str | None = None,
+        viewport: dict[str, int] | None = None,
+        init_script: str | None = None,
+    ) -> Person:
         context = await self.browser.new_context(
             base_url=self.base_url,
             permissions=["camera", "microphone"],
-            viewport={"width": 1280, "height": 800},
+            viewport=viewport or DESKTOP,
         )
+        if init_script:
+            await context.add_init_script(init_script)
         page = await context.new_page()
         person = Person(
             label=label,
@@ -196,10 +211,14 @@ class Harness:
         await page.goto("/")
         return person
 
-    async def shot(self, person: Person, name: str) -> Path:
+    async def shot(self, person: Person, name: str, *, exact_name: bool = False) -> Path:
+        """Saves a screenshot; `exact_name` saves `<name>.png` (the screens of docs/web-client.md)."""
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         self.shot_count += 1
-        path = SCREENSHOTS / f"{self.test_name}-{self.shot_count:02d}-{person.label}-{name}.png"
+        if exact_name:
+            path = SCREENSHOTS / f"{name}.png"
+        else:
+            path = SCREENSHOTS / f"{self.test_name}-{self.shot_count:02d}-{person.label}-{name}.png"
         await person.page.screenshot(path=str(path))
         return path
 
@@ -212,6 +231,11 @@ class Harness:
         ]
 
     async def close(self) -> None:
+        for cleanup in reversed(self.cleanups):
+            try:
+                await cleanup()
+            except Exception as exc:
+                print(f"cleanup failed: {exc!r}")
         for person in self.people:
             await person.context.close()
 
