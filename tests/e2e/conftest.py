@@ -75,7 +75,7 @@ def start_server(tmp: Path, **env: str) -> Server:
             stderr=subprocess.STDOUT,
         )
     server = Server(f"http://{LOOPBACK}:{port}", process, log_path)
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60  # migrations on a busy machine
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"server exited with {process.returncode}:\n{server.log()}")
@@ -98,9 +98,9 @@ def stop_server(server: Server) -> None:
         server.process.wait()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """One real server per test module (each test uses its own fresh users)."""
+    """One real server for the e2e tests (each test uses its own fresh users)."""
     srv = start_server(tmp_path_factory.mktemp("server"))
     try:
         yield srv
