@@ -69,7 +69,9 @@ export function formatDuration(totalSeconds, style = "short") {
   const value = hours ? { hours, minutes } : minutes ? { minutes, seconds } : { seconds };
   for (const key of Object.keys(value)) if (!value[key] && Object.keys(value).length > 1) delete value[key];
   if (typeof Intl.DurationFormat === "function") {
-    return fmt("DurationFormat", { style }).format(value);
+    // Zero units are left out by DurationFormat: "0 sec" needs secondsDisplay "always".
+    const options = "seconds" in value ? { style, secondsDisplay: "always" } : { style };
+    return fmt("DurationFormat", options).format(value);
   }
   const units = { hours: "hour", minutes: "minute", seconds: "second" };
   const list = Object.entries(value).map(([key, n]) =>

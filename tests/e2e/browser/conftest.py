@@ -7,6 +7,7 @@ running them outside the namespace is a mistake and fails.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -83,9 +84,9 @@ def _switchboard_command() -> str:
     return found
 
 
-@pytest.fixture(scope="session")
-def server(browser_namespace: None) -> Iterator[str]:
-    """Starts `switchboard serve` on SQLite with the in-process bus; yields its base URL."""
+@contextlib.contextmanager
+def _serve(ring_timeout_seconds: int) -> Iterator[str]:
+    """Runs `switchboard serve` on SQLite with the in-process bus; yields its base URL."""
     tmp = Path(tempfile.mkdtemp(prefix="switchboard-browser-"))
     port = _free_port()
     env = {
@@ -96,11 +97,9 @@ def server(browser_namespace: None) -> Iterator[str]:
     env.update(
         DATABASE_URL=f"sqlite+aiosqlite:///{tmp}/db.sqlite",
         JWT_SECRET="test",
-        RING_TIMEOUT_SECONDS=str(RING_TIMEOUT_SECONDS),
+        RING_TIMEOUT_SECONDS=str(ring_timeout_seconds),
         SWEEP_INTERVAL_SECONDS="0.2",
     )
-    # The suite signs up many people from 127.0.0.1 on one server: raise the rate limits.
-    env.update({name.upper(): str(value) for name, value in RAISED_RATE_LIMITS.items()})
     log_path = tmp / "server.log"
     base_url = f"http://127.0.0.1:{port}"
     with log_path.open("wb") as log:
@@ -133,6 +132,21 @@ def server(browser_namespace: None) -> Iterator[str]:
                 proc.kill()
                 proc.wait()
     shutil.rmtree(tmp, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def server(browser_namespace: None) -> Iterator[str]:
+    """The server of the browser tests (calls ring for RING_TIMEOUT_SECONDS)."""
+    with _serve(RING_TIMEOUT_SECONDS) as base_url:
+        yield base_url
+
+
+@pytest.fixture(scope="session")
+def slow_ring_server(browser_namespace: None) -> Iterator[str]:
+    """A second server whose calls ring for a minute: for tests that linger on a ringing call
+    (screenshots at two sizes), where the short ring timeout of `server` would end it."""
+    with _serve(60) as base_url:
+        yield base_url
 
 
 @pytest_asyncio.fixture
@@ -245,6 +259,20 @@ async def harness(
     browser: Browser, server: str, request: pytest.FixtureRequest
 ) -> AsyncIterator[Harness]:
     h = Harness(browser, server, request.node.name.removeprefix("test_"))
+    try:
+        yield h
+        errors = h.console_errors()
+        assert not errors, "console errors:\n" + "\n".join(errors)
+    finally:
+        await h.close()
+
+
+@pytest_asyncio.fixture
+async def slow_ring_harness(
+    browser: Browser, slow_ring_server: str, request: pytest.FixtureRequest
+) -> AsyncIterator[Harness]:
+    """A Harness on `slow_ring_server`."""
+    h = Harness(browser, slow_ring_server, request.node.name.removeprefix("test_"))
     try:
         yield h
         errors = h.console_errors()

@@ -131,6 +131,7 @@ async def test_call_log_history_filters_call_back_delete_and_statistics(harness:
     expected_duration = await page.evaluate(
         "async (s) => (await import('/app/format.js')).formatDuration(s)", ended["duration"]
     )
+    assert re.search(r"\d", expected_duration), expected_duration
     await expect(first.locator(".call-outcome")).to_have_text(expected_duration)
 
     # Live updates: calls made elsewhere (here over REST) appear while the log is open.
