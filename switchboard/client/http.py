@@ -12,6 +12,7 @@ Errors come back as :class:`ApiError`, built from the server's RFC 9457 problem 
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from types import TracebackType
@@ -51,6 +52,7 @@ class ApiError(Exception):
         title: str = "",
         errors: list[dict[str, Any]] | None = None,
         body: Any = None,
+        retry_after: float | None = None,
     ) -> None:
         super().__init__(f"{status} {code}: {detail}")
         self.status = status
@@ -59,6 +61,8 @@ class ApiError(Exception):
         self.title = title
         self.errors = errors or []
         self.body = body
+        #: Seconds from ``Retry-After`` (e.g. on 429 ``rate_limited``), when the server sent it.
+        self.retry_after = retry_after
 
     @classmethod
     def from_response(cls, response: httpx.Response) -> ApiError:
@@ -66,6 +70,9 @@ class ApiError(Exception):
             body: Any = response.json()
         except ValueError:
             body = None
+        retry_after: float | None = None
+        with contextlib.suppress(ValueError):
+            retry_after = float(response.headers.get("retry-after", ""))
         if isinstance(body, dict) and isinstance(body.get("code"), str):
             errors = body.get("errors")
             return cls(
@@ -75,12 +82,14 @@ class ApiError(Exception):
                 title=str(body.get("title") or ""),
                 errors=errors if isinstance(errors, list) else None,
                 body=body,
+                retry_after=retry_after,
             )
         return cls(
             response.status_code,
             f"http_{response.status_code}",
             response.text[:500],
             body=body,
+            retry_after=retry_after,
         )
 
 

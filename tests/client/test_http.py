@@ -199,3 +199,19 @@ async def test_find_user_wants_an_exact_username() -> None:
 def test_ws_url_follows_the_scheme() -> None:
     assert ApiClient("http://127.0.0.1:8000/").ws_url == "ws://127.0.0.1:8000/ws"
     assert ApiClient("https://sb.example.com").ws_url == "wss://sb.example.com/ws"
+
+
+async def test_rate_limits_carry_retry_after() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        response = problem(429, "rate_limited", "Too many requests")
+        response.headers["Retry-After"] = "42"
+        return response
+
+    async with client(handler) as api:
+        with pytest.raises(ApiError) as info:
+            await api.login("alice", "password1")
+    assert (info.value.status, info.value.code, info.value.retry_after) == (
+        429,
+        "rate_limited",
+        42.0,
+    )

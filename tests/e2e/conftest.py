@@ -21,6 +21,14 @@ LOOPBACK = "127.0.0.1"
 #: Every media test gathers ICE host candidates on loopback only (see WEBRTC-TESTING.md).
 LOOPBACK_MEDIA = MediaOptions(host_addresses=[LOOPBACK])
 PASSWORD = "e2e-password-123"
+RAISED_RATE_LIMITS = {
+    "LOGIN_ATTEMPTS_PER_USERNAME": "100000",
+    "LOGIN_ATTEMPTS_PER_ADDRESS": "100000",
+    "REGISTRATIONS_PER_ADDRESS": "100000",
+    "CALL_INITIATIONS_PER_USER": "100000",
+    "WS_CONNECTIONS_PER_USER": "100000",
+    "WS_MAX_CONNECTIONS_PER_USER": "1000",
+}
 #: Short, so that tests can outlast it: a device away this long loses its call.
 GRACE_SECONDS = 2
 
@@ -53,6 +61,8 @@ def start_server(tmp: Path, **env: str) -> Server:
         "RING_TIMEOUT_SECONDS": "30",
         "CALL_GRACE_SECONDS": str(GRACE_SECONDS),
         "SWEEP_INTERVAL_SECONDS": "1",
+        # Tests register, log in and call from 127.0.0.1 far more than people would.
+        **RAISED_RATE_LIMITS,
         **env,
     }
     for unset in ("REDIS_URL", "STUN_URIS", "TURN_URIS", "TURN_SECRET", "PYTHONTRACEMALLOC"):
