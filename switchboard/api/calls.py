@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Body, Query, status
-from pydantic import AfterValidator
+from pydantic import AfterValidator, BeforeValidator
 
 from switchboard.api.deps import CurrentUser, RateLimitsDep, ServicesDep
 from switchboard.api.openapi import AUTHENTICATED, errors
@@ -48,7 +49,18 @@ def _utc(moment: datetime) -> datetime:
         raise ValueError("date is out of range") from error
 
 
-UtcDatetime = Annotated[datetime, AfterValidator(_utc)]
+_NUMBER = re.compile(r"\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*")
+
+
+def _iso_8601(value: object) -> object:
+    """Dates are ISO 8601 (the document says `date-time`): pydantic would read a number as Unix
+    time."""
+    if isinstance(value, str) and _NUMBER.fullmatch(value):
+        raise ValueError("expected an ISO 8601 date-time")
+    return value
+
+
+UtcDatetime = Annotated[datetime, BeforeValidator(_iso_8601), AfterValidator(_utc)]
 
 
 def _envelope(call: CallView, viewer_id: str) -> CallEnvelope:

@@ -5,16 +5,20 @@ from __future__ import annotations
 from fastapi import APIRouter, Response, status
 
 from switchboard.api.deps import CurrentUser, ServicesDep
+from switchboard.api.openapi import AUTHENTICATED, errors
 from switchboard.api.schemas import ConversationEnvelope, ConversationIn, ConversationsEnvelope
 from switchboard.wire import ConversationOut
 
-router = APIRouter(prefix="/conversations", tags=["conversations"])
+router = APIRouter(prefix="/conversations", tags=["conversations"], responses=AUTHENTICATED)
 
 
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
-    responses={200: {"model": ConversationEnvelope, "description": "It existed already"}},
+    responses={
+        200: {"model": ConversationEnvelope, "description": "It existed already"},
+        **errors(404, 415, 422),
+    },
 )
 async def open_conversation(
     body: ConversationIn, user: CurrentUser, services: ServicesDep, response: Response
@@ -33,7 +37,7 @@ async def list_conversations(user: CurrentUser, services: ServicesDep) -> Conver
     return ConversationsEnvelope(conversations=[ConversationOut.of(c) for c in conversations])
 
 
-@router.get("/{conversation_id}")
+@router.get("/{conversation_id}", responses=errors(404, 422))
 async def get_conversation(
     conversation_id: str, user: CurrentUser, services: ServicesDep
 ) -> ConversationEnvelope:

@@ -96,6 +96,14 @@ async def _validation_error(_: Request, error: Exception) -> JSONResponse:
 
 async def _http_error(_: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, HTTPException)
+    if error.status_code == 400 and error.detail == "There was an error parsing the body":
+        # FastAPI's answer to a body it cannot decode (not UTF-8): bad input is 422.
+        return problem(
+            422,
+            "validation_error",
+            "The request is not valid",
+            errors=[{"field": "body", "message": "The body is not valid JSON"}],
+        )
     code = CODE_OF_STATUS.get(error.status_code, "error")
     detail = error.detail if isinstance(error.detail, str) else HTTPStatus(error.status_code).phrase
     return problem(error.status_code, code, detail, headers=error.headers)

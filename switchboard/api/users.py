@@ -7,10 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from switchboard.api.deps import CurrentUser, ServicesDep
+from switchboard.api.openapi import AUTHENTICATED, errors
 from switchboard.api.schemas import UserEnvelope, UsersEnvelope
 from switchboard.wire import UserOut
 
-router = APIRouter(prefix="/users", tags=["users"])
+router = APIRouter(prefix="/users", tags=["users"], responses=AUTHENTICATED)
 
 
 @router.get("/me")
@@ -18,7 +19,7 @@ async def me(user: CurrentUser) -> UserEnvelope:
     return UserEnvelope(user=UserOut.of(user))
 
 
-@router.get("")
+@router.get("", responses=errors(422))
 async def search(
     user: CurrentUser,
     services: ServicesDep,
@@ -29,6 +30,6 @@ async def search(
     return UsersEnvelope(users=[UserOut.of(u) for u in found])
 
 
-@router.get("/{user_id}")
+@router.get("/{user_id}", responses=errors(404, 422))
 async def get_user(user_id: str, user: CurrentUser, services: ServicesDep) -> UserEnvelope:
     return UserEnvelope(user=UserOut.of(await services.users.get(user_id=user_id)))
