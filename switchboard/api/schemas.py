@@ -37,7 +37,8 @@ class LoginIn(RequestBody):
 
 
 class ConversationIn(RequestBody):
-    participant_ids: list[Id]
+    # The other user: exactly one for now (the requester is added).
+    participant_ids: Annotated[list[Id], Field(min_length=1, max_length=1)]
 
 
 class InitiateIn(RequestBody):

@@ -181,8 +181,6 @@ class CallService:
     async def answer(
         self, *, user_id: str, call_id: str, accept: bool, connection_id: str | None = None
     ) -> CallView:
-        if accept:
-            await self._check_connection(user_id, connection_id)
         action = Action.ACCEPT if accept else Action.DECLINE
         return await self._move(
             user_id=user_id, call_id=call_id, action=action, connection_id=connection_id
@@ -222,6 +220,9 @@ class CallService:
                 raise conflict("invalid_transition", str(error).capitalize()) from error
             if not outcome.changed:
                 return await self._view(session, call)
+            if action is Action.ACCEPT:
+                # After the call's own checks (404, 403, 409), as the contract orders them.
+                await self._check_connection(user_id, connection_id)
             await self._apply(
                 session,
                 call,
