@@ -8,6 +8,7 @@ beside the writer.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -69,13 +70,24 @@ class Database:
         else:
             self.engine = _postgres_engine(url)
             self._read_engine = self.engine
+        self._write_lock = asyncio.Lock() if self.is_sqlite else None
         self._writer = async_sessionmaker(self.engine, expire_on_commit=False)
         self._reader = async_sessionmaker(self._read_engine, expire_on_commit=False)
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
-        """A session in one write transaction, committed when the block succeeds."""
-        async with self._writer() as session, session.begin():
+        """A session in one write transaction, committed when the block succeeds.
+
+        SQLite has one writer at a time: this process's writers queue on an asyncio lock, in
+        order, instead of each holding a pooled connection in a thread that polls the file
+        lock (unfair: under load one could wait past `busy_timeout` and fail with "database
+        is locked"). `busy_timeout` still arbitrates with other processes.
+        """
+        if self._write_lock is None:
+            async with self._writer() as session, session.begin():
+                yield session
+            return
+        async with self._write_lock, self._writer() as session, session.begin():
             yield session
 
     @asynccontextmanager
