@@ -112,7 +112,7 @@ class CallService:
         now = self._clock.now()
         call_id = new_id()
         async with self._db.write() as session:
-            if not is_id(receiver_id) or await user_store.get_user(session, receiver_id) is None:
+            if not is_id(receiver_id) or not await self._users.exists(session, receiver_id):
                 raise not_found(USER_NOT_FOUND, "User not found")
             if receiver_id == caller_id:
                 raise invalid("cannot_call_self", "You cannot call yourself")
