@@ -14,8 +14,11 @@ from switchboard.services.views import UserView
 
 _bearer = HTTPBearer(auto_error=False)
 
+# Dependencies are `async def`: FastAPI runs a plain `def` in a worker thread, a thread hop
+# per dependency per request.
 
-def get_services(request: Request) -> Services:
+
+async def get_services(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
 
@@ -23,7 +26,7 @@ def get_services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-def get_rate_limits(request: Request) -> RateLimits:
+async def get_rate_limits(request: Request) -> RateLimits:
     limits: RateLimits = request.app.state.rate_limits
     return limits
 
@@ -31,7 +34,7 @@ def get_rate_limits(request: Request) -> RateLimits:
 RateLimitsDep = Annotated[RateLimits, Depends(get_rate_limits)]
 
 
-def client_address(request: Request) -> str:
+async def client_address(request: Request) -> str:
     """The ASGI client host: the peer, or the X-Forwarded-For address a trusted proxy gave
     (uvicorn's proxy headers, trusted from FORWARDED_ALLOW_IPS)."""
     return request.client.host if request.client else "unknown"
