@@ -100,6 +100,8 @@ def _serve(ring_timeout_seconds: int) -> Iterator[str]:
         RING_TIMEOUT_SECONDS=str(ring_timeout_seconds),
         SWEEP_INTERVAL_SECONDS="0.2",
     )
+    # The suite signs up many people from 127.0.0.1 on one server: raise the rate limits.
+    env.update({name.upper(): str(value) for name, value in RAISED_RATE_LIMITS.items()})
     log_path = tmp / "server.log"
     base_url = f"http://127.0.0.1:{port}"
     with log_path.open("wb") as log:

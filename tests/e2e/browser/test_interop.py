@@ -73,8 +73,16 @@ async def expect_media_both_ways(person: Person, peer: MediaPeer) -> None:
     finally:
         await video.stop()
         await audio.stop()
-    second = await person.page.evaluate(INBOUND_BYTES_JS, "audio")
-    assert second > first > 0, f"browser audio bytesReceived {first} -> {second}"
+    assert first > 0, "the browser received no audio"
+    await wait_for_growth(person, "audio", first)
+
+
+async def wait_for_growth(person: Person, kind: str, since: int) -> None:
+    """Waits until the browser's inbound bytes of `kind` exceed `since` (polls getStats)."""
+    async with asyncio.timeout(TIMEOUT_S):
+        while (now := await person.page.evaluate(INBOUND_BYTES_JS, kind)) <= since:
+            await asyncio.sleep(0.2)
+    assert now > since
 
 
 async def test_browser_calls_a_python_peer(harness: Harness) -> None:
