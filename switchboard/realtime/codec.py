@@ -59,7 +59,7 @@ def decode(text: str) -> ClientFrame:
         raise FrameError(ErrorCode.PAYLOAD_TOO_LARGE, "Frames are limited to 64 KiB")
     try:
         frame = json.loads(text)
-    except ValueError as error:
+    except (ValueError, RecursionError) as error:  # deeply nested JSON: RecursionError
         raise FrameError(ErrorCode.INVALID_FRAME, "Frame is not JSON") from error
     if not isinstance(frame, dict):
         raise FrameError(ErrorCode.INVALID_FRAME, "Frame must be a JSON object")
