@@ -55,6 +55,8 @@ from switchboard.clock import ManualClock
 from switchboard.realtime.connections import Registry
 from tests.conftest import make_settings
 
+pytestmark = pytest.mark.timeout(900)
+
 STATEFUL_EXAMPLES = int(os.environ.get("STATEFUL_EXAMPLES", "6"))
 STATEFUL_STEPS = int(os.environ.get("STATEFUL_STEPS", "30"))
 
