@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, WebSocket
-from starlette.websockets import WebSocketState
+from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from switchboard.config import Settings
 from switchboard.realtime import codec
@@ -65,8 +66,9 @@ def _token(websocket: WebSocket) -> str | None:
 async def _refuse_rate_limited(websocket: WebSocket, retry_after: int, message: str) -> None:
     """An accepted socket past a limit: a `rate_limited` error frame, then close 4429."""
     data = {"code": ErrorCode.RATE_LIMITED.value, "message": message, "retryAfter": retry_after}
-    await websocket.send_text(codec.encode("error", data))
-    await websocket.close(code=RATE_LIMITED_CLOSE_CODE, reason="rate limited")
+    with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):  # the peer has gone
+        await websocket.send_text(codec.encode("error", data))
+        await websocket.close(code=RATE_LIMITED_CLOSE_CODE, reason="rate limited")
 
 
 def _other_live_connections(registry: Registry, user_id: str, device_id: str | None) -> int:
