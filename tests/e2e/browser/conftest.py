@@ -28,6 +28,7 @@ from playwright.async_api import (
     ConsoleMessage,
     Error,
     Page,
+    ViewportSize,
     async_playwright,
 )
 
@@ -47,8 +48,8 @@ CHROMIUM_FLAGS = [
     "--no-first-run",
 ]
 RING_TIMEOUT_SECONDS = 4
-DESKTOP = {"width": 1280, "height": 800}
-PHONE = {"width": 375, "height": 812}
+DESKTOP: ViewportSize = {"width": 1280, "height": 800}
+PHONE: ViewportSize = {"width": 375, "height": 812}
 SKIP_REASON = (
     "browser tests run inside a loopback-only network namespace with Debian's Chromium: "
     "run scripts/browser-tests (it sets SWITCHBOARD_BROWSER_NS=1)"
@@ -145,8 +146,8 @@ def server(browser_namespace: None) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def slow_ring_server(browser_namespace: None) -> Iterator[str]:
-    """A second server whose calls ring for a minute: for tests that linger on a ringing call
-    (screenshots at two sizes), where the short ring timeout of `server` would end it."""
+    """A second server whose calls ring for a minute: for tests that linger on a ringing
+    call (screenshots at two sizes), where the short ring timeout of `server` would end it."""
     with _serve(60) as base_url:
         yield base_url
 
@@ -195,7 +196,7 @@ class Harness:
         display_name: str,
         *,
         username: str | None = None,
-        viewport: dict[str, int] | None = None,
+        viewport: ViewportSize | None = None,
         init_script: str | None = None,
     ) -> Person:
         context = await self.browser.new_context(
@@ -228,7 +229,7 @@ class Harness:
         return person
 
     async def shot(self, person: Person, name: str, *, exact_name: bool = False) -> Path:
-        """Saves a screenshot; `exact_name` saves `<name>.png` (the screens of docs/web-client.md)."""
+        """Saves a screenshot; `exact_name` saves `<name>.png` (docs/web-client.md's screens)."""
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         self.shot_count += 1
         if exact_name:

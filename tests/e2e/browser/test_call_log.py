@@ -10,14 +10,12 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.async_api import Page, expect
+from playwright.async_api import Locator, Page, expect
 
 from tests.e2e.browser.conftest import Harness, Person
 from tests.e2e.browser.test_calls import (
-    TIMEOUT_MS,
     call,
     expect_call_active,
-    expect_remote_video,
     expect_ringing,
     sign_in,
     sign_up,
@@ -78,13 +76,14 @@ class Rest:
 
     async def initiate(self, receiver: Rest, call_type: str) -> dict[str, Any]:
         body = {"receiverId": receiver.user["id"], "callType": call_type}
-        return (await self.request("POST", "/calls/initiate", json=body))["call"]
+        call: dict[str, Any] = (await self.request("POST", "/calls/initiate", json=body))["call"]
+        return call
 
     async def history(self, **query: Any) -> dict[str, Any]:
         return await self.request("GET", "/calls/history", params=query)
 
 
-def rows(page: Page):
+def rows(page: Page) -> Locator:
     return page.locator("#calls-list .call-row")
 
 

@@ -79,10 +79,12 @@ async def expect_media_both_ways(person: Person, peer: MediaPeer) -> None:
 
 async def wait_for_growth(person: Person, kind: str, since: int) -> None:
     """Waits until the browser's inbound bytes of `kind` exceed `since` (polls getStats)."""
-    async with asyncio.timeout(TIMEOUT_S):
-        while (now := await person.page.evaluate(INBOUND_BYTES_JS, kind)) <= since:
-            await asyncio.sleep(0.2)
-    assert now > since
+    await person.page.wait_for_function(
+        f"async ([kind, since]) => ({INBOUND_BYTES_JS})(kind).then((now) => now > since)",
+        arg=[kind, since],
+        polling=200,
+        timeout=TIMEOUT_MS,
+    )
 
 
 async def test_browser_calls_a_python_peer(harness: Harness) -> None:

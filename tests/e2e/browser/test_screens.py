@@ -42,7 +42,9 @@ async def both_sizes(harness: Harness, person: Person, screen: str) -> None:
     for size, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
         await page.set_viewport_size(viewport)
         # Let layout and transitions settle (two frames).
-        await page.evaluate("() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")
+        await page.evaluate(
+            "() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))"
+        )
         if size == "phone":
             result = await page.evaluate(NO_SIDEWAYS_SCROLL_JS)
             assert result["scrollWidth"] <= result["width"], f"{screen}: {result}"
