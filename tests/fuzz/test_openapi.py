@@ -28,6 +28,7 @@ from switchboard.app import create_app
 from tests.conftest import make_settings
 
 FUZZ_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "15"))
+pytestmark = pytest.mark.timeout(max(300, FUZZ_EXAMPLES * 10))
 
 
 class DeferredApp:

@@ -55,10 +55,10 @@ from switchboard.clock import ManualClock
 from switchboard.realtime.connections import Registry
 from tests.conftest import make_settings
 
-pytestmark = pytest.mark.timeout(900)
-
 STATEFUL_EXAMPLES = int(os.environ.get("STATEFUL_EXAMPLES", "6"))
 STATEFUL_STEPS = int(os.environ.get("STATEFUL_STEPS", "30"))
+# A step takes well under a second; a busy machine gets plenty of room.
+pytestmark = pytest.mark.timeout(max(900, STATEFUL_EXAMPLES * STATEFUL_STEPS * 2))
 
 RING_TIMEOUT = 45
 GRACE = 30

@@ -25,9 +25,8 @@ from websockets.asyncio.client import ClientConnection
 from tests.realtime.peer import Device, User, new_user
 from tests.server_process import ServerProcess
 
-pytestmark = pytest.mark.timeout(600)
-
 FUZZ_WS_FRAMES = int(os.environ.get("FUZZ_WS_FRAMES", "300"))
+pytestmark = pytest.mark.timeout(max(600, FUZZ_WS_FRAMES))
 SEED = int(os.environ.get("FUZZ_SEED", "20261125"))
 # Growth of the server's RSS over the whole test: generous (the slow reader alone may hold up
 # to its outbox of frames before it is dropped), yet far below what unbounded buffering takes.
