@@ -7,11 +7,12 @@ each sender's order.
 
 from __future__ import annotations
 
-import json
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from switchboard.realtime import codec
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,14 +23,13 @@ class Envelope:
     call: dict[str, Any] | None = field(default=None)  # relay state of the call it concerns
 
     def dumps(self) -> str:
-        return json.dumps(
-            {"u": self.user_id, "f": self.frame, "c": self.connection_id, "s": self.call},
-            separators=(",", ":"),
+        return codec.dumps(
+            {"u": self.user_id, "f": self.frame, "c": self.connection_id, "s": self.call}
         )
 
     @classmethod
     def loads(cls, text: str | bytes) -> Envelope:
-        raw = json.loads(text)
+        raw = codec.loads(text)
         return cls(user_id=raw["u"], frame=raw["f"], connection_id=raw["c"], call=raw["s"])
 
 
