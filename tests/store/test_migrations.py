@@ -116,7 +116,10 @@ async def test_migrated_schema_equals_the_models_created_directly(
     assert set(migrated) == {table.name for table in Base.metadata.sorted_tables}
     assert migrated == direct
     indexes = {index[0]: index for index in migrated["call_entries"]["indexes"]}
-    assert indexes["ix_call_entries_log"][1] == ("user_id", "started_at", "call_id")
+    # The log index leads with the page order and covers what filters and stats read.
+    assert indexes["ix_call_entries_log"][1][:3] == ("user_id", "started_at", "call_id")
+    covered = {"deleted_at", "direction", "call_type", "status", "answered", "duration"}
+    assert covered | {"peer_id", "conversation_id"} <= set(indexes["ix_call_entries_log"][1])
     assert "deleted_at IS NULL" in indexes["ix_call_entries_log"][3]
     assert indexes["ix_call_entries_missed"][1] == ("user_id", "started_at")
     assert "missed" in indexes["ix_call_entries_missed"][3]
@@ -230,8 +233,14 @@ async def test_log_queries_use_their_indexes(database_url: str, engine: AsyncEng
     finally:
         await db.dispose()
     async with engine.connect() as connection:
-        await connection.exec_driver_sql("ANALYZE")
-        await connection.commit()
+        if engine.dialect.name == "postgresql":
+            # As autovacuum leaves a table: statistics, and the visibility map that lets the
+            # covering log index answer without reading the table (an index-only scan).
+            vacuum = await connection.execution_options(isolation_level="AUTOCOMMIT")
+            await vacuum.exec_driver_sql("VACUUM ANALYZE call_entries")
+        else:
+            await connection.exec_driver_sql("ANALYZE")
+            await connection.commit()
     since = datetime(2025, 1, 1, 3, tzinfo=UTC)
     until = datetime(2025, 1, 1, 5, tzinfo=UTC)
     async with AsyncSession(engine) as session:
