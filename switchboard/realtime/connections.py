@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import secrets
+from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 log = logging.getLogger(__name__)
@@ -15,16 +16,18 @@ SLOW_READER_CLOSE_CODE = 1013  # try again later: the client does not keep up
 
 @dataclass(eq=False)
 class Connection:
+    """A live socket's state. Frames wait in `outbox` (a plain deque: an idle connection
+    holds no queue, task or future); `wake` starts the writer when the first one arrives."""
+
     user_id: str
     connection_id: str
-    outbox: asyncio.Queue[str | None] = field(
-        default_factory=lambda: asyncio.Queue(maxsize=OUTBOX_LIMIT)
-    )
+    outbox: deque[str | None] = field(default_factory=deque)  # None: close after the rest
     close_code: int | None = None
     # Tells this connection from a later one of the same device (on any instance).
     nonce: str = field(default_factory=lambda: secrets.token_hex(8))
     # Frames that arrive before `hello` wait here, so that `hello` is always the first.
     _held: list[str] | None = field(default_factory=list)
+    wake: Callable[[], None] | None = None
 
     def send_first(self, text: str) -> None:
         held, self._held = self._held or [], None
@@ -38,19 +41,22 @@ class Connection:
         if self._held is not None:
             self._held.append(text)
             return
-        try:
-            self.outbox.put_nowait(text)
-        except asyncio.QueueFull:
+        if len(self.outbox) >= OUTBOX_LIMIT:
             log.warning("closing connection %s: outbox full", self.connection_id)
             self.close(SLOW_READER_CLOSE_CODE)
+            return
+        self.outbox.append(text)
+        if len(self.outbox) == 1 and self.wake is not None:
+            self.wake()
 
     def close(self, code: int) -> None:
         if self.close_code is None:
             self.close_code = code
             self._held = None
-            while not self.outbox.empty():
-                self.outbox.get_nowait()
-            self.outbox.put_nowait(None)
+            self.outbox.clear()
+            self.outbox.append(None)
+            if self.wake is not None:
+                self.wake()
 
 
 class Registry:

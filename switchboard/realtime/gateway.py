@@ -126,7 +126,8 @@ class Gateway:
         replaced = self._registry.add(connection)
         if replaced is not None:
             replaced.close(REPLACED_CLOSE_CODE)
-        writer = asyncio.create_task(self._write(transport, connection))
+        writer = Writer(transport, connection)
+        connection.wake = writer.wake
         try:
             # Live everywhere before hello, so that a request naming it right after succeeds.
             first = await self._presence.connected(connection)
@@ -151,19 +152,7 @@ class Gateway:
             if self._registry.remove(connection) and await self._presence.disconnected(connection):
                 await self._announce(user.id, online=False)
             connection.close(connection.close_code or 1000)
-            await writer
-
-    async def _write(self, transport: Transport, connection: Connection) -> None:
-        while True:
-            text = await connection.outbox.get()
-            if text is None:
-                break
-            try:
-                await transport.send(text)
-            except Exception:
-                break
-        with contextlib.suppress(Exception):
-            await transport.close(connection.close_code or 1000)
+            await writer.finished()
 
     async def _read(self, transport: Transport, connection: Connection) -> None:
         bucket = TokenBucket(
@@ -239,6 +228,40 @@ class Gateway:
             await self._notifier.publish([envelope])
         except BusUnavailable:
             log.warning("could not publish %s", envelope.frame["type"])
+
+
+class Writer:
+    """Sends a connection's queued frames in order. Its task exists only while frames wait,
+    so that thousands of idle connections hold no task each."""
+
+    __slots__ = ("_connection", "_task", "_transport")
+
+    def __init__(self, transport: Transport, connection: Connection) -> None:
+        self._transport = transport
+        self._connection = connection
+        self._task: asyncio.Task[None] | None = None
+
+    def wake(self) -> None:
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._drain())
+
+    async def _drain(self) -> None:
+        outbox = self._connection.outbox
+        while outbox:
+            text = outbox.popleft()
+            if text is None:
+                with contextlib.suppress(Exception):
+                    await self._transport.close(self._connection.close_code or 1000)
+                return
+            try:
+                await self._transport.send(text)
+            except Exception:
+                self._connection.close(self._connection.close_code or 1000)
+
+    async def finished(self) -> None:
+        """Waits until the queued frames (and the close) have gone out."""
+        while self._task is not None and not self._task.done():
+            await self._task
 
 
 def _random_id() -> str:

@@ -27,11 +27,11 @@ def test_hello_goes_first_and_slow_readers_are_dropped() -> None:
     connection = Connection("alice", "phone")
     connection.send("event")
     connection.send_first("hello")
-    assert [connection.outbox.get_nowait() for _ in range(2)] == ["hello", "event"]
+    assert [connection.outbox.popleft() for _ in range(2)] == ["hello", "event"]
     for n in range(OUTBOX_LIMIT + 1):
         connection.send(str(n))
     assert connection.close_code == SLOW_READER_CLOSE_CODE
-    assert connection.outbox.get_nowait() is None
+    assert list(connection.outbox) == [None]
 
 
 def test_call_cache_keeps_the_newest_active_state() -> None:
