@@ -20,6 +20,7 @@ from switchboard.store import users as user_store
 from switchboard.store.db import Database
 
 JWT_ALGORITHM = "HS256"
+VERIFIED_TOKENS_KEPT = 100_000
 
 # The account rules of the contract, shared by the API's schemas and `create-user`.
 USERNAME_PATTERN = r"^[A-Za-z0-9_.-]{3,32}$"  # folded to lower case when stored
@@ -39,6 +40,9 @@ class TokenCodec:
         self._secret = secret
         self._ttl = ttl_seconds
         self._clock = clock
+        # Tokens already verified: token -> (user id, expiry). A client sends the same token
+        # with every request; its signature need not be checked again until it expires.
+        self._verified: dict[str, tuple[str, float]] = {}
 
     @property
     def ttl_seconds(self) -> int:
@@ -51,6 +55,14 @@ class TokenCodec:
 
     def user_id(self, token: str) -> str:
         """The user a token speaks for; raises `unauthorized` for anything not ours or expired."""
+        known = self._verified.get(token)
+        if known is not None:
+            if self._clock.now().timestamp() < known[1]:
+                return known[0]
+            del self._verified[token]
+        return self._verify(token)
+
+    def _verify(self, token: str) -> str:
         try:
             claims = jwt.decode(
                 token,
@@ -63,6 +75,11 @@ class TokenCodec:
         subject = claims.get("sub")
         if not isinstance(subject, str) or not subject:
             raise unauthorized()
+        expiry = claims.get("exp")
+        if isinstance(expiry, int | float):
+            if len(self._verified) >= VERIFIED_TOKENS_KEPT:
+                del self._verified[next(iter(self._verified))]  # the oldest
+            self._verified[token] = (subject, float(expiry))
         return subject
 
 
