@@ -4,13 +4,14 @@ and signal relay (5). Every loop is bounded in rounds and in time."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from bench.client import Device, Frame, Http
+from bench.client import Device, Frame, Http, HttpError
 from bench.procinfo import CpuMeter, rss_kib
 from bench.servers import BenchUser, Cluster
 from bench.stats import summary_ms
@@ -82,18 +83,41 @@ async def close_pairs(pairs: Sequence[Pair]) -> None:
 # -- (1) ring latency -------------------------------------------------------------------------
 
 
-async def _ring_rounds(pair: Pair, rounds: int, samples: list[float]) -> None:
+async def _recover(pair: Pair, errors: dict[str, int], error: HttpError) -> None:
+    """A refused request (e.g. 503 when the server sheds load): counted, the pair's call (if
+    any) ended, and the round given up."""
+    errors[str(error.status)] = errors.get(str(error.status), 0) + 1
+    await asyncio.sleep(0.05)
+    with contextlib.suppress(HttpError):
+        active = (await pair.caller_http.request("GET", "/calls/active"))["call"]
+        if active is not None:
+            await pair.caller_http.request("PATCH", f"/calls/{active['id']}/end")
+    await asyncio.sleep(0.2)
+    pair.caller_dev.clear()
+    pair.callee_dev.clear()
+
+
+async def _ring_rounds(
+    pair: Pair, rounds: int, samples: list[float], errors: dict[str, int]
+) -> None:
     for _ in range(rounds):
-        started = time.perf_counter()
-        body = {"receiverId": pair.callee.id, "callType": "audio"}
-        call = (await pair.caller_http.request("POST", "/calls/initiate", body))["call"]
-        arrived, frame = await pair.callee_dev.next("call.incoming")
-        if frame["data"]["call"]["id"] != call["id"]:
-            raise RuntimeError("call.incoming for another call")
-        samples.append(arrived - started)
-        await pair.caller_http.request("PATCH", f"/calls/{call['id']}/end")
-        await pair.caller_dev.next("call.missed")
-        await pair.callee_dev.next("call.missed")
+        try:
+            await _ring_round(pair, samples)
+        except HttpError as error:
+            await _recover(pair, errors, error)
+
+
+async def _ring_round(pair: Pair, samples: list[float]) -> None:
+    started = time.perf_counter()
+    body = {"receiverId": pair.callee.id, "callType": "audio"}
+    call = (await pair.caller_http.request("POST", "/calls/initiate", body))["call"]
+    arrived, frame = await pair.callee_dev.next("call.incoming")
+    if frame["data"]["call"]["id"] != call["id"]:
+        raise RuntimeError("call.incoming for another call")
+    samples.append(arrived - started)
+    await pair.caller_http.request("PATCH", f"/calls/{call['id']}/end")
+    await pair.caller_dev.next("call.missed")
+    await pair.callee_dev.next("call.missed")
 
 
 async def ring_latency(
@@ -103,10 +127,12 @@ async def ring_latency(
     opened = await open_pairs(cluster, users, pairs)
     try:
         async with asyncio.timeout(limit_s):
-            await asyncio.gather(*(_ring_rounds(p, 1, []) for p in opened))  # warm-up
+            errors: dict[str, int] = {}
+            await asyncio.gather(*(_ring_rounds(p, 1, [], errors) for p in opened))  # warm-up
+            errors.clear()
             samples: list[float] = []
             meter = CpuMeter(cluster.pids).start()
-            await asyncio.gather(*(_ring_rounds(p, rounds, samples) for p in opened))
+            await asyncio.gather(*(_ring_rounds(p, rounds, samples, errors) for p in opened))
             meter.stop()
     finally:
         await close_pairs(opened)
@@ -114,12 +140,15 @@ async def ring_latency(
         "pairs": pairs,
         "rounds": rounds,
         **summary_ms(samples),
+        "errors": errors,
         "calls_per_s": round(len(samples) / meter.wall, 1),
         **meter.report(),
     }
 
 
 # -- (2) full lifecycle -----------------------------------------------------------------------
+
+STREAM_FACTOR = 5  # the throughput phase relays 5x the latency phase's frames
 
 STEPS = ("initiate", "incoming", "answer", "answered", "ice", "end", "ended", "total")
 
@@ -173,14 +202,20 @@ async def lifecycles(
     opened = await open_pairs(cluster, users, pairs)
     steps: dict[str, list[float]] = {name: [] for name in STEPS}
 
+    errors: dict[str, int] = {}
+
     async def loop(pair: Pair, count: int, into: dict[str, list[float]]) -> None:
         for _ in range(count):
-            await _lifecycle(pair, into)
+            try:
+                await _lifecycle(pair, into)
+            except HttpError as error:
+                await _recover(pair, errors, error)
 
     try:
         async with asyncio.timeout(limit_s):
             warm: dict[str, list[float]] = {name: [] for name in STEPS}
             await asyncio.gather(*(loop(p, 1, warm) for p in opened))
+            errors.clear()
             meter = CpuMeter(cluster.pids).start()
             await asyncio.gather(*(loop(p, rounds, steps) for p in opened))
             meter.stop()
@@ -191,6 +226,7 @@ async def lifecycles(
         "pairs": pairs,
         "lifecycles": done,
         "lifecycles_per_s": round(done / meter.wall, 1),
+        "errors": errors,
         "step_p99_ms": {name: summary_ms(values)["p99_ms"] for name, values in steps.items()},
         "step_p50_ms": {name: summary_ms(values)["p50_ms"] for name, values in steps.items()},
         **meter.report(),
@@ -285,7 +321,7 @@ async def signal_relay(
             relayed_pp = len(latency)
 
             async def stream(flow: Flow) -> None:
-                for burst in range(frames // window):
+                for burst in range(STREAM_FACTOR * frames // window):
                     await flow.burst(10**7 + burst * window, window)
 
             for a, b in flows:

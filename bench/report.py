@@ -39,8 +39,8 @@ def markdown(results: dict[str, Any]) -> str:
                 "echo, p99 < 20 ms at 50 pairs.",
                 "",
                 _row("pairs", "n", "p50 ms", "p95 ms", "p99 ms", "p50 / echo", "calls/s",
-                     "server CPU %", "loadgen CPU %", "target"),
-                _row(*["---"] * 10),
+                     "server CPU %", "loadgen CPU %", "refused", "target"),
+                _row(*["---"] * 11),
             ]  # fmt: skip
             for r in out["ring"]:
                 ratio = r["p50_ms"] / echo_p50
@@ -48,7 +48,7 @@ def markdown(results: dict[str, Any]) -> str:
                 lines.append(
                     _row(r["pairs"], r["n"], r["p50_ms"], r["p95_ms"], r["p99_ms"],
                          f"{ratio:.1f}x", r["calls_per_s"], r["server_cpu_pct"],
-                         r["loadgen_cpu_pct"], _mark(ok))
+                         r["loadgen_cpu_pct"], r.get("errors") or "", _mark(ok))
                 )  # fmt: skip
             lines.append("")
         if "lifecycle" in out:
@@ -57,15 +57,17 @@ def markdown(results: dict[str, Any]) -> str:
                 "target >= 300/s on one SQLite process.",
                 "",
                 _row("pairs", "lifecycles", "per s", "p99 ms: initiate", "incoming", "answer",
-                     "answered", "ice", "end", "ended", "total", "server CPU %", "loadgen CPU %"),
-                _row(*["---"] * 13),
+                     "answered", "ice", "end", "ended", "total", "server CPU %", "loadgen CPU %",
+                     "refused"),
+                _row(*["---"] * 14),
             ]  # fmt: skip
             for r in out["lifecycle"]:
                 p99 = r["step_p99_ms"]
                 lines.append(
                     _row(r["pairs"], r["lifecycles"], r["lifecycles_per_s"], p99["initiate"],
                          p99["incoming"], p99["answer"], p99["answered"], p99["ice"], p99["end"],
-                         p99["ended"], p99["total"], r["server_cpu_pct"], r["loadgen_cpu_pct"])
+                         p99["ended"], p99["total"], r["server_cpu_pct"], r["loadgen_cpu_pct"],
+                         r.get("errors") or "")
                 )  # fmt: skip
             lines.append("")
         if "relay" in out:
