@@ -14,7 +14,7 @@ import json
 import os
 import random
 import string
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -232,7 +232,7 @@ SLOW_READER_FRAMES = 1500  # more than a connection's outbox holds (1024 frames)
 
 
 async def push_to_slow_reader(
-    server: ServerProcess, pusher: User, slow: User, while_stuck: Awaitable[None]
+    server: ServerProcess, pusher: User, slow: User, while_stuck: Callable[[], Awaitable[None]]
 ) -> None:
     """`slow` connects and stops reading; `pusher` rings it and sends it large signals (before
     the answer they reach every receiver device). The server must not keep them all: when the
@@ -252,8 +252,9 @@ async def push_to_slow_reader(
             await sender.send(frame)
             if index % 400 == 399:
                 await sender.send({"type": "ping", "id": f"paced{index}", "data": {}})
-                await sender.until("pong", timeout=15)
-        await while_stuck  # others are served while the slow reader is stuck
+                # Generous: 12 MB of signals queue ahead of the pong on a shared machine.
+                await sender.until("pong", timeout=60)
+        await while_stuck()  # others are served while the slow reader is stuck
         received, code = await read_until_closed(ws)
         assert code == 1013, code
         assert received < SLOW_READER_FRAMES, received
@@ -281,7 +282,7 @@ async def test_gateway_survives_fuzzing(server: ServerProcess) -> None:
         await healthy(server, a, b, device_a)
 
         flooding = asyncio.create_task(flood(server, flooder, 20_000))
-        await push_to_slow_reader(server, pusher, slow, healthy(server, a, b, device_a))
+        await push_to_slow_reader(server, pusher, slow, lambda: healthy(server, a, b, device_a))
         await flooding
         await healthy(server, a, b, device_a)
 
