@@ -208,7 +208,12 @@ async def _postgres_database(name: str) -> str:
 
 
 async def _cleanup(cluster: Cluster) -> None:
+    """Stops the servers, keeps their logs in bench/results/logs/, removes the rest."""
     await cluster.cleanup()
+    logs = RESULTS / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    for path in cluster.workdir.glob("server-*.log"):
+        shutil.copy(path, logs / f"{cluster.backend}-{path.name}")
     shutil.rmtree(cluster.workdir, ignore_errors=True)
 
 
