@@ -254,6 +254,9 @@ async def push_to_slow_reader(
                 await sender.send({"type": "ping", "id": f"paced{index}", "data": {}})
                 # Generous: 12 MB of signals queue ahead of the pong on a shared machine.
                 await sender.until("pong", timeout=60)
+                # A fresh connection's bucket holds 500 frames (2000/s): 400 + the ping fit.
+                # Let it refill before the next 400, or the next ping would be dropped.
+                await asyncio.sleep(400 / 2000 + 0.05)
         await while_stuck()  # others are served while the slow reader is stuck
         received, code = await read_until_closed(ws)
         assert code == 1013, code
