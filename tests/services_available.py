@@ -27,7 +27,7 @@ def require(name: str, host: str, port: int) -> None:
     message = f"{name} is not reachable at {host}:{port}"
     if os.environ.get("CI") == "true":
         pytest.fail(f"{message} (CI needs it)")
-    pytest.skip(f"{message}: start it to run these tests")
+    pytest.skip(reason=f"{message}: start it to run these tests")
 
 
 def require_postgres() -> None:

@@ -65,7 +65,7 @@ def browser_namespace() -> None:
         return
     if os.environ.get("CI") == "true":
         pytest.fail(SKIP_REASON)
-    pytest.skip(SKIP_REASON)
+    pytest.skip(reason=SKIP_REASON)
 
 
 def _free_port() -> int:
