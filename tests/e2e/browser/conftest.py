@@ -86,8 +86,9 @@ def _switchboard_command() -> str:
 
 
 @contextlib.contextmanager
-def _serve(ring_timeout_seconds: int) -> Iterator[str]:
-    """Runs `switchboard serve` on SQLite with the in-process bus; yields its base URL."""
+def serve_switchboard(ring_timeout_seconds: int, **extra_env: str) -> Iterator[str]:
+    """Runs `switchboard serve` on SQLite with the in-process bus (and `extra_env` on top);
+    yields its base URL."""
     tmp = Path(tempfile.mkdtemp(prefix="switchboard-browser-"))
     port = _free_port()
     env = {
@@ -103,6 +104,7 @@ def _serve(ring_timeout_seconds: int) -> Iterator[str]:
     )
     # The suite signs up many people from 127.0.0.1 on one server: raise the rate limits.
     env.update({name.upper(): str(value) for name, value in RAISED_RATE_LIMITS.items()})
+    env.update(extra_env)
     log_path = tmp / "server.log"
     base_url = f"http://127.0.0.1:{port}"
     with log_path.open("wb") as log:
@@ -140,7 +142,7 @@ def _serve(ring_timeout_seconds: int) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def server(browser_namespace: None) -> Iterator[str]:
     """The server of the browser tests (calls ring for RING_TIMEOUT_SECONDS)."""
-    with _serve(RING_TIMEOUT_SECONDS) as base_url:
+    with serve_switchboard(RING_TIMEOUT_SECONDS) as base_url:
         yield base_url
 
 
@@ -148,7 +150,7 @@ def server(browser_namespace: None) -> Iterator[str]:
 def slow_ring_server(browser_namespace: None) -> Iterator[str]:
     """A second server whose calls ring for a minute: for tests that linger on a ringing
     call (screenshots at two sizes), where the short ring timeout of `server` would end it."""
-    with _serve(60) as base_url:
+    with serve_switchboard(60) as base_url:
         yield base_url
 
 

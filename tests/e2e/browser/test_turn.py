@@ -12,23 +12,23 @@ Run with scripts/browser-tests (it installs Debian's coturn); skipped elsewhere.
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
 import subprocess
 import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, Page
 
-from tests.e2e.browser.conftest import _free_port, _switchboard_command
+from tests.e2e.browser.conftest import _free_port, serve_switchboard
+
+DEFAULT_RING_TIMEOUT_SECONDS = 45  # the server's default: these calls are answered anyway
 
 pytestmark = pytest.mark.browser
 
@@ -115,51 +115,13 @@ def turnserver(port: int, secret: str, tmp: Path) -> Iterator[subprocess.Popen[b
             proc.wait()
 
 
-@contextmanager
-def switchboard(turn_port: int, turn_secret: str, tmp: Path) -> Iterator[str]:
-    port = _free_port()
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in {"REDIS_URL", "ALLOWED_ORIGINS", "STUN_URIS", "TURN_URIS", "TURN_SECRET"}
-    }
-    env.update(
-        DATABASE_URL=f"sqlite+aiosqlite:///{tmp}/db.sqlite",
-        JWT_SECRET="test-turn-" + uuid.uuid4().hex,
+def switchboard(turn_port: int, turn_secret: str) -> AbstractContextManager[str]:
+    """The server, handing out TURN credentials for coturn on `turn_port`."""
+    return serve_switchboard(
+        DEFAULT_RING_TIMEOUT_SECONDS,
         TURN_URIS=f"turn:127.0.0.1:{turn_port}?transport=udp",
         TURN_SECRET=turn_secret,
-        REGISTRATIONS_PER_ADDRESS="1000",
     )
-    base_url = f"http://127.0.0.1:{port}"
-    with (tmp / "server.log").open("wb") as log:
-        proc = subprocess.Popen(
-            [_switchboard_command(), "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=env,
-            cwd=tmp,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"the server exited early:\n{(tmp / 'server.log').read_text()}")
-            try:
-                if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("the server did not become healthy")
-            time.sleep(0.1)
-        yield base_url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 @pytest.fixture
@@ -211,7 +173,7 @@ async def test_relay_only_call_connects_through_coturn(
     turn_tmp: Path, pages: Callable[[str], Any]
 ) -> None:
     turn_port = _free_port()
-    with turnserver(turn_port, SECRET, turn_tmp), switchboard(turn_port, SECRET, turn_tmp) as url:
+    with turnserver(turn_port, SECRET, turn_tmp), switchboard(turn_port, SECRET) as url:
         caller, callee = await relay_call(pages, url)
         for page in (caller, callee):
             await page.wait_for_function(
@@ -233,7 +195,7 @@ async def test_relay_only_call_fails_with_a_wrong_secret(
     turn_port = _free_port()
     with (
         turnserver(turn_port, SECRET, turn_tmp),
-        switchboard(turn_port, "not-" + SECRET, turn_tmp) as url,
+        switchboard(turn_port, "not-" + SECRET) as url,
     ):
         caller, callee = await relay_call(pages, url)
         # The SDK gives up (ice_failed) by connectTimeoutMs at the latest; it never connects.
