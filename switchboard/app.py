@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -81,13 +80,15 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         )
         await bus.start()
         await presence.start()
-        sweeper = asyncio.create_task(services.sweeper.run())
+        # Overdue calls (e.g. ringing when the last instance stopped) expire before serving.
+        await services.sweeper.sweep_logging_errors()
+        stop_sweeping = asyncio.Event()
+        sweeper = asyncio.create_task(services.sweeper.run(stop_sweeping))
         try:
             yield
         finally:
-            sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sweeper
+            stop_sweeping.set()
+            await sweeper
             await presence.stop()
             await bus.stop()
             if redis is not None:

@@ -8,6 +8,7 @@ at most once.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from datetime import datetime, timedelta
 
@@ -32,15 +33,20 @@ class Sweeper:
         self._clock = clock
         self._settings = settings
 
-    async def run(self) -> None:
-        while True:
-            try:
-                await self.sweep_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("sweep failed; trying again")
-            await asyncio.sleep(self._settings.sweep_interval_seconds)
+    async def run(self, stop: asyncio.Event) -> None:
+        """Sweeps every `sweep_interval_seconds` until `stop` is set. A sweep under way is
+        finished rather than cancelled halfway through a database call."""
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self._settings.sweep_interval_seconds)
+            if not stop.is_set():
+                await self.sweep_logging_errors()
+
+    async def sweep_logging_errors(self) -> None:
+        try:
+            await self.sweep_once()
+        except Exception:
+            log.exception("sweep failed; trying again")
 
     async def sweep_once(self) -> None:
         now = self._clock.now()
