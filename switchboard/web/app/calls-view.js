@@ -77,6 +77,8 @@ export function mountCallsView(sb, { onCall }) {
   let seq = 0;
   let visible = false;
   let pendingDelete = null;
+  // Deleted here: a history page fetched before the delete answered must not bring them back.
+  const deleted = new Set();
 
   // ------------------------------------------------------------ rendering
 
@@ -195,6 +197,7 @@ export function mountCallsView(sb, { onCall }) {
   function merge(incoming) {
     const byId = new Map(calls.map((c) => [c.id, c]));
     for (const call of incoming) {
+      if (deleted.has(call.id)) continue;
       const held = byId.get(call.id);
       if (!held || held.version < call.version) byId.set(call.id, call);
     }
@@ -306,6 +309,7 @@ export function mountCallsView(sb, { onCall }) {
       }
       // Already deleted (on another of my devices): it goes from the list too.
     }
+    deleted.add(call.id);
     calls = calls.filter((c) => c.id !== call.id);
     render();
     const target = neighbourId && list.querySelector(`.call-row[data-call-id="${CSS.escape(neighbourId)}"] .delete`);

@@ -5,12 +5,13 @@ Run with scripts/browser-tests (a loopback-only network namespace); skipped else
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any
 
 import httpx
 import pytest
-from playwright.async_api import Locator, Page, expect
+from playwright.async_api import Locator, Page, Route, expect
 
 from tests.e2e.browser.conftest import Harness, Person
 from tests.e2e.browser.test_calls import (
@@ -242,6 +243,46 @@ async def test_infinite_scroll_and_empty_states(harness: Harness) -> None:
     await expect(page.locator("#calls-load-more")).to_be_hidden()
     ids = await rows(page).evaluate_all("(rs) => rs.map((r) => r.dataset.callId)")
     assert len(set(ids)) == 45
+
+
+async def test_a_deleted_call_stays_deleted_when_an_older_page_arrives_after_it(
+    harness: Harness,
+) -> None:
+    alice = await harness.open("alice", "Alice Stale")
+    bob = await harness.open("bob", "Bob Stale")
+    await sign_up(alice)
+    await sign_up(bob)
+    rest_alice = await Rest.of(harness, alice)
+    rest_bob = await Rest.of(harness, bob)
+    await bob.context.close()
+    for _ in range(2):
+        made = await rest_bob.initiate(rest_alice, "audio")
+        await rest_bob.request("PATCH", f"/calls/{made['id']}/end")
+    page = alice.page
+    await open_tab(alice, "Calls")
+    await expect(rows(page)).to_have_count(2)
+
+    # A reconnect reloads the log; its page is read before the delete and arrives after it.
+    fetched = asyncio.Event()
+    release = asyncio.Event()
+
+    async def hold(route: Route) -> None:
+        response = await route.fetch()
+        fetched.set()
+        await release.wait()
+        await route.fulfill(response=response)
+
+    await page.route(re.compile(r"/calls/history\?"), hold)
+    await page.evaluate("() => window.switchboard.reconnect()")
+    await asyncio.wait_for(fetched.wait(), 10)
+    await rows(page).first.get_by_role("button", name=re.compile("^Delete call with")).click()
+    await page.get_by_role("dialog").get_by_role("button", name="Delete call").click()
+    await expect(page.locator(".toast").filter(has_text="Call deleted.")).to_be_visible()
+    await expect(rows(page)).to_have_count(1)
+    release.set()
+    await expect(page.locator("#calls-list")).to_have_attribute("aria-busy", "false")
+    await expect(rows(page)).to_have_count(1)
+    assert len((await rest_alice.history())["calls"]) == 1
 
 
 async def test_missed_call_badge_on_two_devices_notification_and_other_device(
