@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, make_url
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -22,6 +22,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from switchboard.store.sqlite_driver import creator
+
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 SQLITE_MMAP_BYTES = 1 << 30
 SQLITE_CACHE_KIB = 16 * 1024
@@ -29,7 +31,10 @@ PG_CONNECT_TIMEOUT_SECONDS = 5
 
 
 def _sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:
-    engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+    database = make_url(url).database or ":memory:"
+    engine = create_async_engine(
+        url, async_creator=creator(database, timeout_seconds=SQLITE_BUSY_TIMEOUT_MS / 1000)
+    )
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
