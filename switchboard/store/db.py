@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.pool import PoolResetState
 
 from switchboard.store.sqlite_driver import creator
 
@@ -33,7 +34,9 @@ PG_CONNECT_TIMEOUT_SECONDS = 5
 def _sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:
     database = make_url(url).database or ":memory:"
     engine = create_async_engine(
-        url, async_creator=creator(database, timeout_seconds=SQLITE_BUSY_TIMEOUT_MS / 1000)
+        url,
+        async_creator=creator(database, timeout_seconds=SQLITE_BUSY_TIMEOUT_MS / 1000),
+        pool_reset_on_return=None,  # _on_reset below rolls back only what is still open
     )
 
     @event.listens_for(engine.sync_engine, "connect")
@@ -51,6 +54,13 @@ def _sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:
         cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
         cursor.execute("PRAGMA temp_store=MEMORY")  # GROUP BY of stats sorts in memory
         cursor.close()
+
+    @event.listens_for(engine.sync_engine, "reset")
+    def _on_reset(dbapi_connection: Any, record: Any, state: PoolResetState) -> None:
+        # SQLAlchemy rolls back every returned connection, even one whose transaction was
+        # committed: a trip to the driver's thread per use case for nothing.
+        if state.asyncio_safe and record.driver_connection.in_transaction:
+            dbapi_connection.rollback()
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Connection) -> None:

@@ -91,6 +91,11 @@ class Connection(aiosqlite.Connection):
         super().__init__(connector, iter_chunk_size=64)
         self._thread.daemon = True  # as SQLAlchemy sets it for the connections it opens
 
+    @property
+    def in_transaction(self) -> bool:
+        """Whether a transaction is open, read without a trip (a flag of the sqlite3 handle)."""
+        return self._connection is not None and self._connection.in_transaction
+
     def cursor(self) -> OneTripCursor:  # type: ignore[override]
         return OneTripCursor(self)
 

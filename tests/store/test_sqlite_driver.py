@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from switchboard.store.db import Database
@@ -58,3 +58,22 @@ async def test_driver_errors_surface_as_sqlalchemy_errors_and_roll_back(database
         await select_missing_column()
     async with database.read() as session:
         assert await session.scalar(text("SELECT count(*) FROM t")) == 0
+
+
+async def test_a_connection_returned_inside_a_transaction_is_rolled_back(
+    database: Database,
+) -> None:
+    """Committed connections go back to the pool without a rollback; open ones still get one."""
+
+    def leave_open(connection: Connection) -> None:
+        cursor = connection.connection.cursor()
+        cursor.execute("BEGIN IMMEDIATE")
+        cursor.execute("INSERT INTO t (name) VALUES ('left open')")
+
+    async with database.engine.connect() as connection:
+        await connection.run_sync(leave_open)
+    async with database.write() as session:  # the same pooled connection: BEGIN works again
+        await session.execute(text("INSERT INTO t (name) VALUES ('next')"))
+    async with database.read() as session:
+        names = (await session.scalars(text("SELECT name FROM t"))).all()
+    assert names == ["next"]
