@@ -62,9 +62,12 @@ def _sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:
         if state.asyncio_safe and record.driver_connection.in_transaction:
             dbapi_connection.rollback()
 
+    begin = "BEGIN IMMEDIATE" if immediate else "BEGIN"
+
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        # Straight to the driver: exec_driver_sql would build a result for "BEGIN".
+        connection.connection.cursor().execute(begin)
 
     return engine
 
