@@ -6,9 +6,9 @@ Shared by the REST responses and the WebSocket frames, so both say the same thin
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_serializer
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
 from pydantic.alias_generators import to_camel
 
 from switchboard.domain.calls import CallStatus, CallType, Direction, EndReason
@@ -17,15 +17,19 @@ from switchboard.services.views import CallView, ConversationView, UserView
 
 def iso(moment: datetime) -> str:
     """ISO 8601 in UTC with a `Z`, millisecond precision."""
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return moment.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
+
+
+# A moment on the wire: `iso` in JSON, and a `date-time` string in the OpenAPI document.
+WireDatetime = Annotated[
+    datetime,
+    PlainSerializer(iso, return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "format": "date-time"}, mode="serialization"),
+]
 
 
 class WireModel(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True)
-
-    @field_serializer("*", when_used="json")
-    def _datetimes(self, value: Any) -> Any:
-        return iso(value) if isinstance(value, datetime) else value
 
     def wire(self) -> dict[str, Any]:
         return self.model_dump(mode="json", by_alias=True)
@@ -36,7 +40,7 @@ class UserOut(WireModel):
     username: str
     display_name: str
     online: bool
-    created_at: datetime
+    created_at: WireDatetime
 
     @classmethod
     def of(cls, user: UserView) -> UserOut:
@@ -62,13 +66,13 @@ class CallOut(WireModel):
     end_reason: EndReason | None
     ended_by: str | None
     direction: Direction
-    started_at: datetime
-    answered_at: datetime | None
-    ended_at: datetime | None
+    started_at: WireDatetime
+    answered_at: WireDatetime | None
+    ended_at: WireDatetime | None
     duration: int
     version: int
-    created_at: datetime
-    updated_at: datetime
+    created_at: WireDatetime
+    updated_at: WireDatetime
 
     @classmethod
     def of(cls, call: CallView, *, viewer_id: str) -> CallOut:
@@ -98,8 +102,8 @@ class CallOut(WireModel):
 class ConversationOut(WireModel):
     id: str
     participants: list[UserOut]
-    created_at: datetime
-    last_call_at: datetime | None
+    created_at: WireDatetime
+    last_call_at: WireDatetime | None
 
     @classmethod
     def of(cls, conversation: ConversationView) -> ConversationOut:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
@@ -15,7 +14,7 @@ from switchboard.services.auth import (
     PASSWORD_MIN,
     USERNAME_PATTERN,
 )
-from switchboard.wire import CallOut, ConversationOut, UserOut, WireModel
+from switchboard.wire import CallOut, ConversationOut, UserOut, WireDatetime, WireModel
 
 ConnectionId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 Id = Annotated[str, StringConstraints(min_length=1, max_length=64)]
@@ -110,7 +109,7 @@ class CountOut(WireModel):
 
 
 class SeenOut(WireModel):
-    seen_at: datetime
+    seen_at: WireDatetime
 
 
 class ByType(WireModel):
