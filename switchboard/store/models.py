@@ -10,8 +10,9 @@ Index design (one user with 10,000 calls in a table of millions):
 * `ix_call_entries_log`: (user_id, started_at, call_id, then every column filters and stats
   read) over rows not deleted: history pages newest first, counts, every filter and stats,
   all from the index alone (no table row is read for a user's 10,000 entries).
-* `ix_call_entries_missed`: (user_id, started_at) over not-deleted incoming missed rows only:
-  the missed count (with `since` or unseen) reads just those index entries.
+* `ix_call_entries_missed`: (user_id, started_at, then the condition's columns) over
+  not-deleted incoming missed rows only: the missed count (with `since` or unseen) reads just
+  those index entries.
 * `busy_users` has one row per user in a non-terminal call (the primary key makes the
   database refuse a second booking: the race-free busy check), and `ix_calls_active` covers
   the few non-terminal calls the sweeper looks at.
@@ -171,6 +172,10 @@ class CallEntry(Base):
             "ix_call_entries_missed",
             "user_id",
             "started_at",
+            # The condition's columns, so that SQLite too answers from the index alone.
+            "deleted_at",
+            "status",
+            "direction",
             sqlite_where=text(
                 "deleted_at IS NULL AND status = 'missed' AND direction = 'incoming'"
             ),
