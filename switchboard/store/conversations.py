@@ -20,8 +20,15 @@ def pair_key(user_a: str, user_b: str) -> str:
 async def find_or_create_pair(
     session: AsyncSession, *, user_a: str, user_b: str, now: datetime
 ) -> tuple[Conversation, bool]:
-    """The 1:1 conversation of two users, created if missing; True when created here."""
+    """The 1:1 conversation of two users, created if missing; True when created here.
+
+    Read first: two people who call each other again (the usual case) need one statement.
+    """
     key = pair_key(user_a, user_b)
+    by_key = select(Conversation).where(Conversation.pair_key == key)
+    existing = (await session.execute(by_key)).scalar_one_or_none()
+    if existing is not None:
+        return existing, False
     conversation_id = new_id()
     created = await insert_ignoring_conflicts(
         session,
@@ -36,8 +43,8 @@ async def find_or_create_pair(
             [{"conversation_id": conversation_id, "user_id": uid} for uid in (user_a, user_b)],
             returning="user_id",
         )
-    result = await session.execute(select(Conversation).where(Conversation.pair_key == key))
-    return result.scalar_one(), bool(created)
+    # Created here, or by a concurrent first call between the same two people.
+    return (await session.execute(by_key)).scalar_one(), bool(created)
 
 
 async def get_conversation(session: AsyncSession, conversation_id: str) -> Conversation | None:

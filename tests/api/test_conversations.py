@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from tests.api.test_errors import assert_problem
@@ -31,6 +32,22 @@ async def test_open_creates_then_finds(register: Register) -> None:
     for who in (alice, bob):
         read = await who.client.get(f"/conversations/{conversation['id']}")
         assert read.status_code == 200 and read.json()["conversation"] == conversation
+
+
+async def test_both_people_opening_it_at_once_get_one_conversation(register: Register) -> None:
+    alice, bob = await register(), await register()
+    responses = await asyncio.gather(
+        *(
+            (alice, bob)[i % 2].client.post(
+                "/conversations", json={"participantIds": [(bob, alice)[i % 2].id]}
+            )
+            for i in range(10)
+        )
+    )
+    assert sorted(r.status_code for r in responses) == [200] * 9 + [201]
+    assert len({r.json()["conversation"]["id"] for r in responses}) == 1
+    listed = (await alice.client.get("/conversations")).json()["conversations"]
+    assert len(listed) == 1 and len(listed[0]["participants"]) == 2
 
 
 async def test_participant_ids_rules(register: Register) -> None:
