@@ -15,7 +15,7 @@ from typing import Any
 from switchboard.realtime import codec
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # one per relayed frame: not frozen, whose __init__ costs twice as much
 class Envelope:
     user_id: str
     frame: dict[str, Any]

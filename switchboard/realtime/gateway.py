@@ -86,10 +86,10 @@ class Gateway:
             targets = self._registry.of_user(envelope.user_id)
         if targets:
             frame_type = envelope.frame["type"]
-            text = codec.encode(frame_type, envelope.frame["data"])
+            text = codec.dumps(envelope.frame)  # {"type", "data"}, as `codec.frame` built it
             for connection in targets:
                 connection.send(text)
-            self._metrics.events_delivered.labels(frame_type).inc(len(targets))
+            self._metrics.delivered.inc(frame_type, len(targets))
             if frame_type == CallEventType.INCOMING:
                 self._observe_setup(envelope.frame["data"]["call"]["startedAt"])
 

@@ -26,7 +26,7 @@ class CallState:
         return self.status in ACTIVE
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # one per relayed frame: not frozen, whose __init__ costs twice as much
 class Route:
     user_id: str
     connection_id: str | None  # None: every connection of the user
