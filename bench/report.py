@@ -119,4 +119,19 @@ def markdown(results: dict[str, Any]) -> str:
         for name, plan in out["plans"].items():
             lines += [f"# {name}", *plan]
         lines += ["```", "", "</details>", ""]
+    floors = results.get("floor")
+    if floors:
+        lines += [
+            "## Floors (SQLite, one process): what the stack costs before any call logic",
+            "",
+            _row("HTTP request, one at a time", "server CPU us/request", "wall us/request"),
+            _row(*["---"] * 3),
+            *(_row(f"GET {path}", r["server_cpu_us"], r["wall_us"])
+              for path, r in floors["http"].items()),
+            "",
+            _row("transaction (Database, in the load generator)", "event-loop CPU us", "wall us"),
+            _row(*["---"] * 3),
+            *(_row(name, r["cpu_us"], r["wall_us"]) for name, r in floors["database"].items()),
+            "",
+        ]  # fmt: skip
     return "\n".join(lines)

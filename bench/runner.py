@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench import calllog, echo, realtime
+from bench import calllog, echo, floor, realtime
 from bench.procinfo import load_average, raise_open_file_limit
 from bench.servers import (
     BACKENDS,
@@ -25,7 +25,7 @@ from bench.servers import (
     seed_users,
 )
 
-SCENARIOS = ("ring", "lifecycle", "relay", "idle", "calllog")
+SCENARIOS = ("ring", "lifecycle", "relay", "idle", "calllog", "floor")
 RESULTS = Path(__file__).parent / "results"
 
 
@@ -40,6 +40,7 @@ class Plan:
     calllog: calllog.Shape
     calllog_repeat: int
     echo_rounds: int
+    floor_requests: int  # per route, and transactions per kind
     limit_s: float  # any one measurement
     cache: bool  # keep the bulk-loaded call logs between runs
 
@@ -54,6 +55,7 @@ FULL = Plan(
     calllog=calllog.Shape(calls=1_000_000, users=10_000, heavy_calls=10_000),
     calllog_repeat=200,
     echo_rounds=2000,
+    floor_requests=2000,
     limit_s=600,
     cache=True,
 )
@@ -67,6 +69,7 @@ QUICK = Plan(
     calllog=calllog.Shape(calls=2_000, users=50, heavy_calls=300),
     calllog_repeat=3,
     echo_rounds=50,
+    floor_requests=20,
     limit_s=60,
     cache=False,
 )
@@ -102,6 +105,8 @@ class Run:
                     self.log("calllog on postgres: skipped (PostgreSQL not reachable)")
                     continue
                 self.results["calllog"][kind] = await self._calllog(kind)
+        if "floor" in self.scenarios:
+            self.results["floor"] = await self._floor()
         self.results["load_after"] = load_average()
         self.results["loadgen_cpu_s"] = round(time.process_time(), 2)
         return self.results
@@ -161,6 +166,20 @@ class Run:
         finally:
             await _cleanup(cluster)
         self.log(f"idle: {result}")
+        return result
+
+    async def _floor(self) -> dict[str, Any]:
+        cluster = await new_cluster("sqlite")
+        count = self.plan.floor_requests
+        try:
+            users = await seed_users(cluster.database_url, 1)
+            database = await floor.database_floor(cluster.database_url, transactions=count)
+            cluster.start()
+            http = await floor.http_floor(cluster, users[0], requests=count)
+        finally:
+            await _cleanup(cluster)
+        result = {"http": http, "database": database}
+        self.log(f"floor: {result}")
         return result
 
     async def _calllog(self, kind: str) -> dict[str, Any]:

@@ -85,3 +85,14 @@ def test_call_log(results: dict[str, Any]) -> None:
         assert out["queries"]["history page 1"]["total"] > 0
         plans = "\n".join(line for plan in out["plans"].values() for line in plan)
         assert "ix_call_entries_log" in plans
+
+
+def test_floors(results: dict[str, Any]) -> None:
+    http = results["floor"]["http"]
+    assert set(http) == {"/healthz", "/users/me", "/calls/active"}
+    for route in http.values():
+        assert route["requests"] == QUICK.floor_requests
+        assert _positive(route["wall_us"]) and route["server_cpu_us"] >= 0
+    database = results["floor"]["database"]
+    assert set(database) == {"read SELECT 1", "write UPDATE (no row)"}
+    assert all(_positive(t["wall_us"]) for t in database.values())
