@@ -7,7 +7,7 @@ against what is left to optimise.
   `/calls/active` (plus one read transaction of one indexed statement).
 - Database: this process's own CPU per transaction through `switchboard.store.db.Database` (the
   service's engines, pragmas and SQLite driver), for an empty read (`SELECT 1`) and for a
-  write of one `UPDATE` that matches no row.
+  write of one, then five, `UPDATE`s that match no row (the difference: a statement's cost).
 """
 
 from __future__ import annotations
@@ -76,10 +76,16 @@ async def database_floor(database_url: str, *, transactions: int) -> dict[str, A
         async with db.write() as session:
             await session.execute(no_row)
 
+    async def write_five() -> None:
+        async with db.write() as session:
+            for _ in range(5):
+                await session.execute(no_row)
+
     try:
         return {
             "read SELECT 1": await _per_call(read, transactions),
             "write UPDATE (no row)": await _per_call(write, transactions),
+            "write 5 x UPDATE (no row)": await _per_call(write_five, transactions),
         }
     finally:
         await db.dispose()
