@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -246,19 +247,22 @@ class CallService:
         connection_id: str | None = None,
     ) -> None:
         now = self._clock.now()
-        call.status = status.value
-        call.version += 1
-        call.updated_at = now
+        changes: dict[str, Any] = {
+            "status": status.value,
+            "version": call.version + 1,
+            "updated_at": now,
+        }
         if status is CallStatus.ANSWERED:
-            call.answered_at = now
-            call.receiver_connection_id = connection_id
+            changes |= {"answered_at": now, "receiver_connection_id": connection_id}
         else:
-            call.end_reason = end_reason.value if end_reason else None
-            call.ended_by = ended_by
-            call.ended_at = now
-            call.duration = duration_seconds(call.answered_at, now)
+            changes |= {
+                "end_reason": end_reason.value if end_reason else None,
+                "ended_by": ended_by,
+                "ended_at": now,
+                "duration": duration_seconds(call.answered_at, now),
+            }
             await store.release_busy(session, call_id=call.id)
-        await session.flush()
+        await store.update_call(session, call, changes)
         await store.sync_entries(session, call)
 
     async def _deleted_by(self, session: AsyncSession, *, call_id: str, user_id: str) -> bool:

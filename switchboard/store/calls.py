@@ -7,11 +7,34 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, delete, func, select, update
+from sqlalchemy import Select, Table, Update, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from switchboard.store.models import BusyUser, Call, CallEntry
 from switchboard.store.upsert import insert_ignoring_conflicts
+
+# The statements of every call move, built once: building one per use (and its cache key)
+# cost more than running it. Table-level (Core) statements where no ORM object is involved.
+_calls: Table = Call.__table__  # type: ignore[assignment]
+_entries: Table = CallEntry.__table__  # type: ignore[assignment]
+_busy: Table = BusyUser.__table__  # type: ignore[assignment]
+_INSERT_CALL = insert(_calls)
+_INSERT_ENTRIES = insert(_entries)
+_CALL_BY_ID = select(Call).where(Call.id == bindparam("call_id"))
+_CALL_BY_ID_LOCKED = _CALL_BY_ID.with_for_update()
+_RELEASE_BUSY = _busy.delete().where(_busy.c.call_id == bindparam("call_id"))
+_ACTIVE_CALL_ID = select(_busy.c.call_id).where(_busy.c.user_id == bindparam("user_id"))
+_SYNC_ENTRIES = (
+    _entries.update()
+    .where(_entries.c.call_id == bindparam("of_call_id"))
+    .values(
+        status=bindparam("new_status"),
+        answered=bindparam("new_answered"),
+        duration=bindparam("new_duration"),
+    )
+)
+_CALL_UPDATES: dict[tuple[str, ...], Update] = {}
 
 
 async def book_busy(session: AsyncSession, *, call_id: str, user_ids: Sequence[str]) -> set[str]:
@@ -30,51 +53,75 @@ async def book_busy(session: AsyncSession, *, call_id: str, user_ids: Sequence[s
 
 
 async def release_busy(session: AsyncSession, *, call_id: str) -> None:
-    await session.execute(delete(BusyUser).where(BusyUser.call_id == call_id))
+    await session.execute(_RELEASE_BUSY, {"call_id": call_id})
 
 
 async def insert_call(session: AsyncSession, call: Call) -> None:
-    session.add(call)
-    for user_id, peer_id, direction in (
-        (call.caller_id, call.receiver_id, "outgoing"),
-        (call.receiver_id, call.caller_id, "incoming"),
-    ):
-        session.add(
-            CallEntry(
-                call_id=call.id,
-                user_id=user_id,
-                peer_id=peer_id,
-                conversation_id=call.conversation_id,
-                direction=direction,
-                call_type=call.call_type,
-                status=call.status,
-                answered=False,
-                duration=0,
-                started_at=call.started_at,
+    """Stores a new call (the attributes set on it; column defaults for the rest) and both
+    participants' log rows."""
+    values = {key: value for key, value in vars(call).items() if key in _calls.c}
+    await session.execute(_INSERT_CALL, values)
+    await session.execute(
+        _INSERT_ENTRIES,
+        [
+            {
+                "call_id": call.id,
+                "user_id": user_id,
+                "peer_id": peer_id,
+                "conversation_id": call.conversation_id,
+                "direction": direction,
+                "call_type": call.call_type,
+                "status": call.status,
+                "answered": False,
+                "duration": 0,
+                "started_at": call.started_at,
+            }
+            for user_id, peer_id, direction in (
+                (call.caller_id, call.receiver_id, "outgoing"),
+                (call.receiver_id, call.caller_id, "incoming"),
             )
-        )
-    await session.flush()
+        ],
+    )
 
 
 async def get_call(session: AsyncSession, call_id: str, *, lock: bool = False) -> Call | None:
-    statement = select(Call).where(Call.id == call_id)
-    if lock:
-        statement = statement.with_for_update()
-    result = await session.execute(statement)
+    statement = _CALL_BY_ID_LOCKED if lock else _CALL_BY_ID
+    result = await session.execute(statement, {"call_id": call_id})
     return result.scalar_one_or_none()
+
+
+async def update_call(session: AsyncSession, call: Call, changes: dict[str, Any]) -> None:
+    """Writes these columns of a loaded call and records them on it as stored (the session
+    then has nothing left to flush for them)."""
+    keys = tuple(sorted(changes))
+    statement = _CALL_UPDATES.get(keys)
+    if statement is None:
+        statement = _CALL_UPDATES[keys] = (
+            _calls.update()
+            .where(_calls.c.id == bindparam("call_id"))
+            .values({key: bindparam(f"new_{key}") for key in keys})
+        )
+    parameters = {f"new_{key}": value for key, value in changes.items()}
+    await session.execute(statement, {"call_id": call.id, **parameters})
+    for key, value in changes.items():
+        set_committed_value(call, key, value)
 
 
 async def sync_entries(session: AsyncSession, call: Call) -> None:
     """Copies the call's status and duration to both participants' log rows."""
     await session.execute(
-        update(CallEntry)
-        .where(CallEntry.call_id == call.id)
-        .values(status=call.status, answered=call.answered_at is not None, duration=call.duration)
+        _SYNC_ENTRIES,
+        {
+            "of_call_id": call.id,
+            "new_status": call.status,
+            "new_answered": call.answered_at is not None,
+            "new_duration": call.duration,
+        },
     )
 
 
 async def active_call_id(session: AsyncSession, user_id: str) -> str | None:
-    result = await session.execute(select(BusyUser.call_id).where(BusyUser.user_id == user_id))
+    result = await session.execute(_ACTIVE_CALL_ID, {"user_id": user_id})
     return result.scalar_one_or_none()
 
 

@@ -4,12 +4,21 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from switchboard.ids import new_id
 from switchboard.store.models import Conversation, ConversationParticipant
 from switchboard.store.upsert import insert_ignoring_conflicts
+
+# Built once: every call initiation runs these.
+_conversations: Table = Conversation.__table__  # type: ignore[assignment]
+_BY_PAIR_KEY = select(Conversation).where(Conversation.pair_key == bindparam("key"))
+_TOUCH_LAST_CALL = (
+    _conversations.update()
+    .where(_conversations.c.id == bindparam("conversation_id"))
+    .values(last_call_at=bindparam("started_at"))
+)
 
 
 def pair_key(user_a: str, user_b: str) -> str:
@@ -25,8 +34,7 @@ async def find_or_create_pair(
     Read first: two people who call each other again (the usual case) need one statement.
     """
     key = pair_key(user_a, user_b)
-    by_key = select(Conversation).where(Conversation.pair_key == key)
-    existing = (await session.execute(by_key)).scalar_one_or_none()
+    existing = (await session.execute(_BY_PAIR_KEY, {"key": key})).scalar_one_or_none()
     if existing is not None:
         return existing, False
     conversation_id = new_id()
@@ -44,7 +52,7 @@ async def find_or_create_pair(
             returning="user_id",
         )
     # Created here, or by a concurrent first call between the same two people.
-    return (await session.execute(by_key)).scalar_one(), bool(created)
+    return (await session.execute(_BY_PAIR_KEY, {"key": key})).scalar_one(), bool(created)
 
 
 async def get_conversation(session: AsyncSession, conversation_id: str) -> Conversation | None:
@@ -104,7 +112,5 @@ async def touch_last_call(
     session: AsyncSession, *, conversation_id: str, started_at: datetime
 ) -> None:
     await session.execute(
-        update(Conversation)
-        .where(Conversation.id == conversation_id)
-        .values(last_call_at=started_at)
+        _TOUCH_LAST_CALL, {"conversation_id": conversation_id, "started_at": started_at}
     )
