@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, fields
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Select, Table, Update, bindparam, func, insert, select, update
+from sqlalchemy import ColumnElement, Select, Table, Update, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -169,56 +170,93 @@ class HistoryFilter:
     end: datetime | None = None  # exclusive
 
 
-def _log_of(user_id: str, columns: Sequence[Any]) -> Select[Any]:
-    return select(*columns).where(CallEntry.user_id == user_id, CallEntry.deleted_at.is_(None))
+# A user's log for a set of filters: the statements are built once per combination of the
+# filters in use (their values go as parameters of the same names).
+_FILTER_COLUMNS: dict[str, Any] = {
+    "call_type": CallEntry.call_type,
+    "status": CallEntry.status,
+    "direction": CallEntry.direction,
+    "with_user_id": CallEntry.peer_id,
+    "conversation_id": CallEntry.conversation_id,
+}
+_NEWEST_FIRST = (CallEntry.started_at.desc(), CallEntry.call_id.desc())
 
 
-def _in_range(statement: Select[Any], start: datetime | None, end: datetime | None) -> Select[Any]:
-    if start is not None:
-        statement = statement.where(CallEntry.started_at >= start)
-    if end is not None:
-        statement = statement.where(CallEntry.started_at < end)
-    return statement
+def _log_where(names: Iterable[str]) -> list[ColumnElement[bool]]:
+    where = [CallEntry.user_id == bindparam("user_id"), CallEntry.deleted_at.is_(None)]
+    for name in names:
+        if name == "start":
+            where.append(CallEntry.started_at >= bindparam("start"))  # inclusive
+        elif name == "end":
+            where.append(CallEntry.started_at < bindparam("end"))  # exclusive
+        elif name in _FILTER_COLUMNS:
+            where.append(_FILTER_COLUMNS[name] == bindparam(name))
+    return where
 
 
-def _filtered(statement: Select[Any], filters: HistoryFilter) -> Select[Any]:
-    for column, value in (
-        (CallEntry.call_type, filters.call_type),
-        (CallEntry.status, filters.status),
-        (CallEntry.direction, filters.direction),
-        (CallEntry.peer_id, filters.with_user_id),
-        (CallEntry.conversation_id, filters.conversation_id),
-    ):
-        if value is not None:
-            statement = statement.where(column == value)
-    return _in_range(statement, filters.start, filters.end)
+def _log_parameters(user_id: str, **values: Any) -> tuple[tuple[str, ...], dict[str, Any]]:
+    """The names of the filters in use, and the statement's parameters."""
+    given = {name: value for name, value in values.items() if value is not None}
+    return tuple(sorted(given)), {"user_id": user_id, **given}
+
+
+@cache
+def _history_statements(names: tuple[str, ...]) -> tuple[Select[Any], Select[Any]]:
+    where = _log_where(names)
+    count = select(func.count()).where(*where)
+    page_ids = (
+        select(CallEntry.call_id, CallEntry.started_at)
+        .where(*where)
+        .order_by(*_NEWEST_FIRST)
+        .offset(bindparam("offset"))
+        .limit(bindparam("limit"))
+        .subquery()
+    )
+    page = (
+        select(Call)
+        .join(page_ids, page_ids.c.call_id == Call.id)
+        .order_by(page_ids.c.started_at.desc(), page_ids.c.call_id.desc())
+    )
+    return count, page
+
+
+@cache
+def _missed_statement(names: tuple[str, ...]) -> Select[Any]:
+    where = _log_where(names)
+    return select(func.count()).where(
+        *where, CallEntry.status == "missed", CallEntry.direction == "incoming"
+    )
+
+
+_STATS_GROUP = (CallEntry.direction, CallEntry.call_type, CallEntry.status, CallEntry.answered)
+
+
+@cache
+def _stats_statement(names: tuple[str, ...]) -> Select[Any]:
+    columns: list[Any] = [
+        *_STATS_GROUP,
+        func.count(),
+        func.coalesce(func.sum(CallEntry.duration), 0),
+    ]
+    return select(*columns).where(*_log_where(names)).group_by(*_STATS_GROUP)
 
 
 async def history(
     session: AsyncSession, *, user_id: str, filters: HistoryFilter, offset: int, limit: int
 ) -> tuple[list[Call], int]:
     """One page of the user's calls, newest first, and the total matching."""
-    total = await session.scalar(_filtered(_log_of(user_id, [func.count()]), filters))
-    page_ids = (
-        _filtered(_log_of(user_id, [CallEntry.call_id, CallEntry.started_at]), filters)
-        .order_by(CallEntry.started_at.desc(), CallEntry.call_id.desc())
-        .offset(offset)
-        .limit(limit)
-        .subquery()
+    names, parameters = _log_parameters(
+        user_id, **{field.name: getattr(filters, field.name) for field in fields(filters)}
     )
-    result = await session.execute(
-        select(Call)
-        .join(page_ids, page_ids.c.call_id == Call.id)
-        .order_by(page_ids.c.started_at.desc(), page_ids.c.call_id.desc())
-    )
+    count, page = _history_statements(names)
+    total = await session.scalar(count, parameters)
+    result = await session.execute(page, {**parameters, "offset": offset, "limit": limit})
     return list(result.scalars()), int(total or 0)
 
 
 async def missed_count(session: AsyncSession, *, user_id: str, since: datetime | None) -> int:
-    statement = _log_of(user_id, [func.count()]).where(
-        CallEntry.status == "missed", CallEntry.direction == "incoming"
-    )
-    count = await session.scalar(_in_range(statement, since, None))
+    names, parameters = _log_parameters(user_id, start=since)
+    count = await session.scalar(_missed_statement(names), parameters)
     return int(count or 0)
 
 
@@ -236,13 +274,8 @@ async def stats_rows(
     session: AsyncSession, *, user_id: str, start: datetime | None, end: datetime | None
 ) -> list[StatsRow]:
     """The user's calls in the range, grouped by everything the summary needs."""
-    group = (CallEntry.direction, CallEntry.call_type, CallEntry.status, CallEntry.answered)
-    statement = _in_range(
-        _log_of(user_id, [*group, func.count(), func.coalesce(func.sum(CallEntry.duration), 0)]),
-        start,
-        end,
-    ).group_by(*group)
-    result = await session.execute(statement)
+    names, parameters = _log_parameters(user_id, start=start, end=end)
+    result = await session.execute(_stats_statement(names), parameters)
     return [
         StatsRow(
             direction=row[0],
