@@ -9,6 +9,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from redis.asyncio import Redis
+from starlette.types import Receive, Scope, Send
 
 from switchboard.api import auth, calls, conversations, health, problems, security, users, ws
 from switchboard.api.media_type import RequireJsonBodies
@@ -44,6 +45,17 @@ def _realtime_backends(
     database = redis.connection_pool.connection_kwargs.get("db", 0)
     bus = RedisBus(redis, listener=listener, channel=f"switchboard:{database}:events")
     return bus, presence, redis
+
+
+class SwitchboardApp(FastAPI):
+    """The WebSocket gateway (`/ws`) is served ahead of the middleware and routing, none of
+    which acts on WebSockets (see `switchboard.api.ws`); everything else as FastAPI does."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if ws.is_gateway_socket(scope):
+            await ws.gateway_socket(self.state, scope, receive, send)
+        else:
+            await super().__call__(scope, receive, send)
 
 
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
@@ -95,7 +107,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
                 await redis.aclose()
             await db.dispose()
 
-    app = FastAPI(
+    app = SwitchboardApp(
         title="Switchboard",
         version="1.0.0",
         description="Self-hosted 1:1 audio/video calling: call records, events and signaling.",
@@ -111,7 +123,6 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         users.router,
         conversations.router,
         calls.router,
-        ws.router,
     ):
         app.include_router(router)
     mount_web_client(app, WEB_ROOT)
