@@ -93,16 +93,21 @@ async def open_tab(person: Person, name: str) -> None:
     await expect(person.page.get_by_role("heading", name=name, exact=True, level=1)).to_be_visible()
 
 
+async def sign_up_pair(harness: Harness, surname: str) -> tuple[Person, Person]:
+    alice = await harness.open("alice", f"Alice {surname}")
+    bob = await harness.open("bob", f"Bob {surname}")
+    await sign_up(alice)
+    await sign_up(bob)
+    return alice, bob
+
+
 async def pick_filter(page: Page, name: str, count: int) -> None:
     await page.get_by_role("radio", name=name, exact=True).check()
     await expect(rows(page)).to_have_count(count)
 
 
 async def test_call_log_history_filters_call_back_delete_and_statistics(harness: Harness) -> None:
-    alice = await harness.open("alice", "Alice Log")
-    bob = await harness.open("bob", "Bob Log")
-    await sign_up(alice)
-    await sign_up(bob)
+    alice, bob = await sign_up_pair(harness, "Log")
 
     # A real call in the browsers, answered and hung up.
     await call(alice, bob)
@@ -248,10 +253,7 @@ async def test_infinite_scroll_and_empty_states(harness: Harness) -> None:
 async def test_a_deleted_call_stays_deleted_when_an_older_page_arrives_after_it(
     harness: Harness,
 ) -> None:
-    alice = await harness.open("alice", "Alice Stale")
-    bob = await harness.open("bob", "Bob Stale")
-    await sign_up(alice)
-    await sign_up(bob)
+    alice, bob = await sign_up_pair(harness, "Stale")
     rest_alice = await Rest.of(harness, alice)
     rest_bob = await Rest.of(harness, bob)
     await bob.context.close()
@@ -288,10 +290,7 @@ async def test_a_deleted_call_stays_deleted_when_an_older_page_arrives_after_it(
 async def test_missed_call_badge_on_two_devices_notification_and_other_device(
     harness: Harness,
 ) -> None:
-    alice = await harness.open("alice", "Alice Badge")
-    bob = await harness.open("bob", "Bob Badge")
-    await sign_up(alice)
-    await sign_up(bob)
+    alice, bob = await sign_up_pair(harness, "Badge")
     bob_laptop = await harness.open(
         "bob-laptop", bob.display_name, username=bob.username, init_script=NOTIFICATIONS_INIT
     )
