@@ -159,10 +159,9 @@ class CallService:
         self, session: AsyncSession, *, caller_id: str, receiver_id: str, requested: str | None
     ) -> str:
         if requested is None:
-            conversation, _ = await conversation_store.find_or_create_pair(
+            return await conversation_store.pair_conversation_id(
                 session, user_a=caller_id, user_b=receiver_id, now=self._clock.now()
             )
-            return conversation.id
         if (
             not is_id(requested)
             or await conversation_store.get_conversation(session, requested) is None

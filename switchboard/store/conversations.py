@@ -14,6 +14,7 @@ from switchboard.store.upsert import insert_ignoring_conflicts
 # Built once: every call initiation runs these.
 _conversations: Table = Conversation.__table__  # type: ignore[assignment]
 _BY_PAIR_KEY = select(Conversation).where(Conversation.pair_key == bindparam("key"))
+_ID_BY_PAIR_KEY = select(_conversations.c.id).where(_conversations.c.pair_key == bindparam("key"))
 _TOUCH_LAST_CALL = (
     _conversations.update()
     .where(_conversations.c.id == bindparam("conversation_id"))
@@ -53,6 +54,18 @@ async def find_or_create_pair(
         )
     # Created here, or by a concurrent first call between the same two people.
     return (await session.execute(_BY_PAIR_KEY, {"key": key})).scalar_one(), bool(created)
+
+
+async def pair_conversation_id(
+    session: AsyncSession, *, user_a: str, user_b: str, now: datetime
+) -> str:
+    """The id of the two users' conversation, created if missing (a call needs no more)."""
+    key = pair_key(user_a, user_b)
+    existing = await session.scalar(_ID_BY_PAIR_KEY, {"key": key})
+    if existing is not None:
+        return str(existing)
+    conversation, _ = await find_or_create_pair(session, user_a=user_a, user_b=user_b, now=now)
+    return conversation.id
 
 
 async def get_conversation(session: AsyncSession, conversation_id: str) -> Conversation | None:
