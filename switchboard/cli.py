@@ -14,6 +14,7 @@ import uvicorn
 
 from switchboard.config import Settings
 from switchboard.logs import log_config
+from switchboard.realtime.wsprotocol import LeanWebSocketProtocol
 from switchboard.store.migrate import migrate
 
 MAX_WS_FRAME_BYTES = 1024 * 1024  # frames above this are closed with 1009
@@ -46,7 +47,7 @@ def _serve(args: argparse.Namespace) -> int:
         workers=args.workers,
         loop="uvloop",
         http="httptools",
-        ws="websockets-sansio",
+        ws=LeanWebSocketProtocol,
         ws_max_size=MAX_WS_FRAME_BYTES,
         ws_per_message_deflate=False,
         ws_ping_interval=settings.ws_heartbeat_seconds,

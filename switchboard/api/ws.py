@@ -20,6 +20,7 @@ from switchboard.realtime import codec
 from switchboard.realtime.codec import ErrorCode
 from switchboard.realtime.connections import Registry
 from switchboard.realtime.gateway import Gateway
+from switchboard.realtime.wsprotocol import SEND_NOW_EXTENSION, SendNow
 from switchboard.services.container import Services
 from switchboard.services.errors import ServiceError
 from switchboard.services.ratelimit import RateLimited, RateLimits
@@ -44,12 +45,16 @@ class AsgiTransport:
     """The socket as raw ASGI messages: `/ws` is served below the HTTP middleware and without
     Starlette's `WebSocket`, so that a held connection keeps no frames or objects of theirs."""
 
-    __slots__ = ("_closed", "_receive", "_send")
+    __slots__ = ("_closed", "_receive", "_send", "_send_now")
 
     def __init__(self, scope: Scope, receive: Receive, send: Send) -> None:
         self._receive = receive
         self._send = send
         self._closed = False
+        # A server that can write frames without a round through `send` offers this (see
+        # `switchboard.realtime.wsprotocol`); any other ASGI server takes the `send` path.
+        extension = (scope.get("extensions") or {}).get(SEND_NOW_EXTENSION) or {}
+        self._send_now: SendNow | None = extension.get("send")
 
     async def receive(self) -> str | bytes | None:
         message = await self._receive()
@@ -61,6 +66,9 @@ class AsgiTransport:
 
     async def send(self, text: str) -> None:
         await self._send({"type": "websocket.send", "text": text})
+
+    def send_now(self, texts: list[str]) -> bool:
+        return self._send_now is not None and not self._closed and self._send_now(texts)
 
     async def close(self, code: int) -> None:
         if not self._closed:

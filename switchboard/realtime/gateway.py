@@ -45,6 +45,10 @@ class Transport(Protocol):
 
     async def send(self, text: str) -> None: ...
 
+    def send_now(self, texts: list[str]) -> bool:
+        """Sends the frames at once if that needs no waiting (else sends nothing: False)."""
+        ...
+
     async def close(self, code: int) -> None: ...
 
 
@@ -231,18 +235,34 @@ class Gateway:
 
 
 class Writer:
-    """Sends a connection's queued frames in order. Its task exists only while frames wait,
-    so that thousands of idle connections hold no task each."""
+    """Sends a connection's queued frames in order. Frames queued within one turn of the
+    event loop go out together, in one write when the transport can take them at once; a
+    task exists only while the transport makes frames wait (or for the close), so that
+    thousands of idle connections hold no task each."""
 
-    __slots__ = ("_connection", "_task", "_transport")
+    __slots__ = ("_connection", "_flush", "_task", "_transport")
 
     def __init__(self, transport: Transport, connection: Connection) -> None:
         self._transport = transport
         self._connection = connection
         self._task: asyncio.Task[None] | None = None
+        self._flush: asyncio.Handle | None = None
 
     def wake(self) -> None:
-        if self._task is None or self._task.done():
+        if self._flush is None and (self._task is None or self._task.done()):
+            self._flush = asyncio.get_running_loop().call_soon(self._send_queued)
+
+    def _send_queued(self) -> None:
+        self._flush = None
+        outbox = self._connection.outbox
+        # A close empties the outbox before it queues its None: either all are frames, or
+        # the close (which goes through the task) is the only item.
+        if outbox and outbox[-1] is not None:
+            texts = [text for text in outbox if text is not None]
+            if self._transport.send_now(texts):
+                outbox.clear()
+                return
+        if outbox:
             self._task = asyncio.get_running_loop().create_task(self._drain())
 
     async def _drain(self) -> None:
@@ -260,6 +280,9 @@ class Writer:
 
     async def finished(self) -> None:
         """Waits until the queued frames (and the close) have gone out."""
+        if self._flush is not None:
+            self._flush.cancel()
+            self._send_queued()
         while self._task is not None and not self._task.done():
             await self._task
 
