@@ -8,11 +8,22 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Table, Update, bindparam, func, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Table,
+    Update,
+    bindparam,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
-from switchboard.store.models import BusyUser, Call, CallEntry
+from switchboard.store.models import ACTIVE, MISSED, BusyUser, Call, CallEntry
 from switchboard.store.upsert import insert_ignoring_conflicts
 
 # The statements of every call move, built once: building one per use (and its cache key)
@@ -127,17 +138,13 @@ async def active_call_id(session: AsyncSession, user_id: str) -> str | None:
 
 
 async def active_calls(session: AsyncSession) -> list[Call]:
-    result = await session.execute(
-        select(Call).where(Call.status.in_(("initiated", "answered"))).order_by(Call.id)
-    )
+    result = await session.execute(select(Call).where(text(ACTIVE)).order_by(Call.id))
     return list(result.scalars())
 
 
 async def active_counts(session: AsyncSession) -> dict[str, int]:
     result = await session.execute(
-        select(Call.status, func.count())
-        .where(Call.status.in_(("initiated", "answered")))
-        .group_by(Call.status)
+        select(Call.status, func.count()).where(text(ACTIVE)).group_by(Call.status)
     )
     return {status: int(count) for status, count in result}
 
@@ -223,9 +230,7 @@ def _history_statements(names: tuple[str, ...]) -> tuple[Select[Any], Select[Any
 @cache
 def _missed_statement(names: tuple[str, ...]) -> Select[Any]:
     where = _log_where(names)
-    return select(func.count()).where(
-        *where, CallEntry.status == "missed", CallEntry.direction == "incoming"
-    )
+    return select(func.count()).where(*where, text(MISSED))
 
 
 _STATS_GROUP = (CallEntry.direction, CallEntry.call_type, CallEntry.status, CallEntry.answered)

@@ -16,6 +16,11 @@ Index design (one user with 10,000 calls in a table of millions):
 * `busy_users` has one row per user in a non-terminal call (the primary key makes the
   database refuse a second booking: the race-free busy check), and `ix_calls_active` covers
   the few non-terminal calls the sweeper looks at.
+
+Queries that rely on a partial index repeat its condition as this very SQL text (`ACTIVE`,
+`MISSED`), never as bound parameters: a planner cannot tell that `status IN (?, ?)` implies
+the index's condition (SQLite then read all of a million calls on every sweep; PostgreSQL's
+generic plans have the same blind spot).
 """
 
 from __future__ import annotations
@@ -53,6 +58,11 @@ class UTCDateTime(TypeDecorator[datetime]):
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         return None if value is None else value.replace(tzinfo=UTC)
+
+
+# The conditions of the partial indexes (see the module's docstring).
+ACTIVE = "status IN ('initiated', 'answered')"
+MISSED = "deleted_at IS NULL AND status = 'missed' AND direction = 'incoming'"
 
 
 class Base(DeclarativeBase):
@@ -124,8 +134,8 @@ class Call(Base):
         Index(
             "ix_calls_active",
             "status",
-            sqlite_where=text("status IN ('initiated', 'answered')"),
-            postgresql_where=text("status IN ('initiated', 'answered')"),
+            sqlite_where=text(ACTIVE),
+            postgresql_where=text(ACTIVE),
         ),
     )
 
@@ -176,12 +186,8 @@ class CallEntry(Base):
             "deleted_at",
             "status",
             "direction",
-            sqlite_where=text(
-                "deleted_at IS NULL AND status = 'missed' AND direction = 'incoming'"
-            ),
-            postgresql_where=text(
-                "deleted_at IS NULL AND status = 'missed' AND direction = 'incoming'"
-            ),
+            sqlite_where=text(MISSED),
+            postgresql_where=text(MISSED),
         ),
     )
 

@@ -263,6 +263,10 @@ async def test_log_queries_use_their_indexes(database_url: str, engine: AsyncEng
             assert await store.missed_count(session, user_id=ME, since=since) > 0
         with captured(engine) as stats:
             assert await store.stats_rows(session, user_id=ME, start=since, end=until)
+        with captured(engine) as active:
+            assert await store.active_calls(session) == []  # the sweeper, every second
+        with captured(engine) as counts:
+            assert await store.active_counts(session) == {}  # every /metrics scrape
     queries = {
         "history count": ("ix_call_entries_log", history[:1]),
         "history page": ("ix_call_entries_log", history[1:]),
@@ -270,12 +274,14 @@ async def test_log_queries_use_their_indexes(database_url: str, engine: AsyncEng
         "filtered history page": ("ix_call_entries_log", filtered[1:]),
         "missed count": ("ix_call_entries_missed", missed),
         "stats": ("ix_call_entries_log", stats),
+        "active calls": ("ix_calls_active", active),
+        "active counts": ("ix_calls_active", counts),
     }
     for name, (index, statements) in queries.items():
         assert len(statements) == 1, (name, statements)
         statement, parameters = statements[0]
-        assert "call_entries" in statement
+        assert ("calls" if index == "ix_calls_active" else "call_entries") in statement
         plan = await _plan(engine, statement, parameters)
         assert index in plan, f"{name} does not use {index}:\n{statement}\n{plan}"
-        if engine.dialect.name == "sqlite" and name != "history page":
+        if engine.dialect.name == "sqlite" and name not in ("history page", "active calls"):
             assert f"COVERING INDEX {index}" in plan, f"{name} reads table rows:\n{plan}"
