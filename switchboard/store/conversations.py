@@ -38,6 +38,28 @@ async def find_or_create_pair(
     existing = (await session.execute(_BY_PAIR_KEY, {"key": key})).scalar_one_or_none()
     if existing is not None:
         return existing, False
+    created = await _create_pair(session, key=key, user_a=user_a, user_b=user_b, now=now)
+    return (await session.execute(_BY_PAIR_KEY, {"key": key})).scalar_one(), created
+
+
+async def pair_conversation_id(
+    session: AsyncSession, *, user_a: str, user_b: str, now: datetime
+) -> str:
+    """The id of the two users' conversation, created if missing (a call needs no more)."""
+    key = pair_key(user_a, user_b)
+    existing = await session.scalar(_ID_BY_PAIR_KEY, {"key": key})
+    if existing is None:
+        await _create_pair(session, key=key, user_a=user_a, user_b=user_b, now=now)
+        existing = await session.scalar(_ID_BY_PAIR_KEY, {"key": key})
+    return str(existing)
+
+
+async def _create_pair(
+    session: AsyncSession, *, key: str, user_a: str, user_b: str, now: datetime
+) -> bool:
+    """Inserts the pair's conversation and its participants, unless a concurrent first call
+    between the same two people did (the caller reads the conversation again either way);
+    True when inserted here."""
     conversation_id = new_id()
     created = await insert_ignoring_conflicts(
         session,
@@ -52,20 +74,7 @@ async def find_or_create_pair(
             [{"conversation_id": conversation_id, "user_id": uid} for uid in (user_a, user_b)],
             returning="user_id",
         )
-    # Created here, or by a concurrent first call between the same two people.
-    return (await session.execute(_BY_PAIR_KEY, {"key": key})).scalar_one(), bool(created)
-
-
-async def pair_conversation_id(
-    session: AsyncSession, *, user_a: str, user_b: str, now: datetime
-) -> str:
-    """The id of the two users' conversation, created if missing (a call needs no more)."""
-    key = pair_key(user_a, user_b)
-    existing = await session.scalar(_ID_BY_PAIR_KEY, {"key": key})
-    if existing is not None:
-        return str(existing)
-    conversation, _ = await find_or_create_pair(session, user_a=user_a, user_b=user_b, now=now)
-    return conversation.id
+    return bool(created)
 
 
 async def get_conversation(session: AsyncSession, conversation_id: str) -> Conversation | None:
