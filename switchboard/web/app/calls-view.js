@@ -76,7 +76,7 @@ export function mountCallsView(sb, { onCall }) {
   let error = null;
   let seq = 0;
   let visible = false;
-  let pendingDelete = null;
+  let asked = null; // the call the delete dialog asks about
   // Deleted here: a history page fetched before the delete answered must not bring them back.
   const deleted = new Set();
 
@@ -273,22 +273,30 @@ export function mountCallsView(sb, { onCall }) {
   function confirmDelete(call) {
     const other = call.direction === "incoming" ? call.caller : call.receiver;
     const { label } = describeCall(call);
-    pendingDelete = call;
+    asked = call;
     $("delete-detail").textContent = `${label} · ${displayName(other)} · ${formatDateTime(call.startedAt)}`;
-    $("delete-confirm").disabled = false;
     dialog.returnValue = "";
     dialog.showModal();
     $("delete-cancel").focus();
   }
 
-  dialog.addEventListener("close", async () => {
-    const call = pendingDelete;
-    pendingDelete = null;
-    if (!call) return;
-    if (dialog.returnValue !== "delete") {
-      list.querySelector(`.call-row[data-call-id="${CSS.escape(call.id)}"] .delete`)?.focus();
-      return;
-    }
+  // The choice is read on submit, which runs with the click. The dialog's "close" event is
+  // queued and may only arrive after the dialog was opened again for the next question.
+  dialog.querySelector("form").addEventListener("submit", (event) => {
+    if (asked && event.submitter?.value === "delete") remove(asked);
+  });
+
+  dialog.addEventListener("close", () => {
+    if (dialog.open || dialog.returnValue === "delete" || !asked) return;
+    // Kept: back to its delete button, even if the row was drawn again meanwhile.
+    deleteButton(asked.id)?.focus();
+  });
+
+  function deleteButton(callId) {
+    return list.querySelector(`.call-row[data-call-id="${CSS.escape(callId)}"] .delete`);
+  }
+
+  async function remove(call) {
     const rowEl = list.querySelector(`.call-row[data-call-id="${CSS.escape(call.id)}"]`);
     const rows = [...list.querySelectorAll(".call-row")];
     const neighbour = rows[rows.indexOf(rowEl) + 1] ?? rows[rows.indexOf(rowEl) - 1] ?? null;
@@ -312,9 +320,8 @@ export function mountCallsView(sb, { onCall }) {
     deleted.add(call.id);
     calls = calls.filter((c) => c.id !== call.id);
     render();
-    const target = neighbourId && list.querySelector(`.call-row[data-call-id="${CSS.escape(neighbourId)}"] .delete`);
-    (target || heading).focus();
-  });
+    ((neighbourId && deleteButton(neighbourId)) || heading).focus();
+  }
 
   // ------------------------------------------------------------ live updates
 

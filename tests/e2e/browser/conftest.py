@@ -15,7 +15,7 @@ import subprocess
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +28,8 @@ from playwright.async_api import (
     ConsoleMessage,
     Error,
     Page,
+    Request,
+    Response,
     ViewportSize,
     async_playwright,
 )
@@ -48,6 +50,8 @@ CHROMIUM_FLAGS = [
     "--no-first-run",
 ]
 RING_TIMEOUT_SECONDS = 4
+#: Server logs by base URL, printed when a test fails.
+SERVER_LOGS: dict[str, Path] = {}
 DESKTOP: ViewportSize = {"width": 1280, "height": 800}
 PHONE: ViewportSize = {"width": 375, "height": 812}
 SKIP_REASON = (
@@ -107,6 +111,7 @@ def serve_switchboard(ring_timeout_seconds: int, **extra_env: str) -> Iterator[s
     env.update(extra_env)
     log_path = tmp / "server.log"
     base_url = f"http://127.0.0.1:{port}"
+    SERVER_LOGS[base_url] = log_path
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
             [_switchboard_command(), "serve", "--host", "127.0.0.1", "--port", str(port)],
@@ -176,6 +181,8 @@ class Person:
     context: BrowserContext
     page: Page
     console_errors: list[str] = field(default_factory=list)
+    #: Every console line and failed request, printed when the test fails.
+    journal: list[str] = field(default_factory=list)
 
 
 class Harness:
@@ -217,15 +224,29 @@ class Harness:
             page=page,
         )
 
+        def note(text: str) -> None:
+            person.journal.append(f"{time.monotonic():.3f} {text}")
+
         def on_console(message: ConsoleMessage) -> None:
+            note(f"console.{message.type}: {message.text}")
             if message.type == "error":
                 person.console_errors.append(message.text)
 
         def on_page_error(error: Error) -> None:
+            note(f"uncaught: {error}")
             person.console_errors.append(f"uncaught: {error}")
+
+        def on_response(response: Response) -> None:
+            if response.status >= 400:
+                note(f"{response.status} {response.request.method} {response.url}")
+
+        def on_request_failed(request: Request) -> None:
+            note(f"failed {request.method} {request.url}: {request.failure}")
 
         page.on("console", on_console)
         page.on("pageerror", on_page_error)
+        page.on("response", on_response)
+        page.on("requestfailed", on_request_failed)
         self.people.append(person)
         await page.goto("/")
         return person
@@ -240,6 +261,15 @@ class Harness:
             path = SCREENSHOTS / f"{self.test_name}-{self.shot_count:02d}-{person.label}-{name}.png"
         await person.page.screenshot(path=str(path))
         return path
+
+    def report(self) -> str:
+        """What the browsers logged and the server's log tail: for a failed test."""
+        parts = [f"--- {person.label}\n" + "\n".join(person.journal) for person in self.people]
+        log_path = SERVER_LOGS.get(self.base_url)
+        if log_path is not None and log_path.exists():
+            tail = log_path.read_text(errors="replace").splitlines()[-60:]
+            parts.append("--- server log (tail)\n" + "\n".join(tail))
+        return "\n".join(parts)
 
     def console_errors(self) -> list[str]:
         return [
@@ -259,17 +289,40 @@ class Harness:
             await person.context.close()
 
 
-@pytest_asyncio.fixture
-async def harness(
-    browser: Browser, server: str, request: pytest.FixtureRequest
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    if report.when == "call":
+        item.stash[_CALL_FAILED] = report.failed
+    return report
+
+
+_CALL_FAILED = pytest.StashKey[bool]()
+
+
+@contextlib.asynccontextmanager
+async def _harness(
+    browser: Browser, base_url: str, request: pytest.FixtureRequest
 ) -> AsyncIterator[Harness]:
-    h = Harness(browser, server, request.node.name.removeprefix("test_"))
+    h = Harness(browser, base_url, request.node.name.removeprefix("test_"))
     try:
         yield h
         errors = h.console_errors()
         assert not errors, "console errors:\n" + "\n".join(errors)
     finally:
+        if request.node.stash.get(_CALL_FAILED, False):
+            print(h.report())
         await h.close()
+
+
+@pytest_asyncio.fixture
+async def harness(
+    browser: Browser, server: str, request: pytest.FixtureRequest
+) -> AsyncIterator[Harness]:
+    async with _harness(browser, server, request) as h:
+        yield h
 
 
 @pytest_asyncio.fixture
@@ -277,10 +330,5 @@ async def slow_ring_harness(
     browser: Browser, slow_ring_server: str, request: pytest.FixtureRequest
 ) -> AsyncIterator[Harness]:
     """A Harness on `slow_ring_server`."""
-    h = Harness(browser, slow_ring_server, request.node.name.removeprefix("test_"))
-    try:
+    async with _harness(browser, slow_ring_server, request) as h:
         yield h
-        errors = h.console_errors()
-        assert not errors, "console errors:\n" + "\n".join(errors)
-    finally:
-        await h.close()

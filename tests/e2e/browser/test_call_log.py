@@ -287,6 +287,35 @@ async def test_a_deleted_call_stays_deleted_when_an_older_page_arrives_after_it(
     assert len((await rest_alice.history())["calls"]) == 1
 
 
+async def test_a_delete_confirmed_right_after_a_cancel_deletes_the_call(harness: Harness) -> None:
+    alice, bob = await sign_up_pair(harness, "Again")
+    rest_alice = await Rest.of(harness, alice)
+    rest_bob = await Rest.of(harness, bob)
+    await bob.context.close()
+    made = await rest_bob.initiate(rest_alice, "audio")
+    await rest_bob.request("PATCH", f"/calls/{made['id']}/end")
+    page = alice.page
+    await open_tab(alice, "Calls")
+    await expect(rows(page)).to_have_count(1)
+
+    # Cancel and ask again in one go: the dialog's "close" event of the cancel is queued and
+    # arrives while the second question is open. It must not take that question's answer.
+    await page.evaluate(
+        """() => {
+          const trash = document.querySelector("#calls-list .call-row .delete");
+          trash.click();
+          document.getElementById("delete-cancel").click();
+          trash.click();
+        }"""
+    )
+    dialog = page.get_by_role("dialog", name="Delete this call?")
+    await expect(dialog).to_be_visible()
+    await dialog.get_by_role("button", name="Delete call").click()
+    await expect(page.locator(".toast").filter(has_text="Call deleted.")).to_be_visible()
+    await expect(rows(page)).to_have_count(0)
+    assert (await rest_alice.history())["calls"] == []
+
+
 async def test_missed_call_badge_on_two_devices_notification_and_other_device(
     harness: Harness,
 ) -> None:
