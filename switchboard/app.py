@@ -38,12 +38,11 @@ def _realtime_backends(
     if not settings.redis_url:
         return LocalBus(), LocalPresence(registry), None
     redis = Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=5)
-    listener = Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_keepalive=True)
     presence = RedisPresence(redis, registry, ttl_seconds=settings.liveness_ttl_seconds)
     # Pub/sub channels are shared by every logical database of a server: name it after ours,
     # so that deployments (or test runs) on one Redis don't hear each other.
     database = redis.connection_pool.connection_kwargs.get("db", 0)
-    bus = RedisBus(redis, listener=listener, channel=f"switchboard:{database}:events")
+    bus = RedisBus.connect(settings.redis_url, channel=f"switchboard:{database}:events")
     return bus, presence, redis
 
 

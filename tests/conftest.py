@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Itera
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
@@ -22,7 +22,10 @@ from switchboard.clock import ManualClock, SystemClock
 from switchboard.config import Settings
 from switchboard.store.migrate import migrate
 from switchboard.store.models import Base
-from tests.services_available import POSTGRES_URL, require_postgres
+from tests.services_available import POSTGRES_URL, require_postgres, require_redis
+
+if TYPE_CHECKING:  # tests.redis_server imports this module (through tests.server_process)
+    from tests.redis_server import RedisServer
 
 
 def run_in_thread(coroutine: Coroutine[Any, Any, None]) -> None:
@@ -180,3 +183,15 @@ async def register(app: FastAPI) -> AsyncIterator[Register]:
     yield make
     for http in clients:
         await http.aclose()
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    """A redis-server of the test's own, which it may kill and start again."""
+    from tests.redis_server import RedisServer
+
+    require_redis()  # the same binary and machine as the shared one
+    server = RedisServer(tmp_path)
+    server.start()
+    yield server
+    server.kill()

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import subprocess
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-import redis
 
 from tests.cluster.conftest import (
     Connect,
@@ -18,65 +16,11 @@ from tests.cluster.conftest import (
     fresh_postgres_database,
     running_cluster,
 )
+from tests.redis_server import RedisServer
 from tests.server_process import SWITCHBOARD, ServerProcess, free_port
-from tests.services_available import require_postgres, require_redis
+from tests.services_available import require_postgres
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
-
-
-class RedisServer:
-    """A redis-server of the test's own, without persistence, restartable on its port."""
-
-    def __init__(self, tmp_path: Path) -> None:
-        self.port = free_port()
-        self.tmp_path = tmp_path
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        with (self.tmp_path / f"redis-{self.port}.log").open("ab") as log:
-            self.process = subprocess.Popen(
-                [
-                    "redis-server",
-                    "--port", str(self.port),
-                    "--bind", "127.0.0.1",
-                    "--save", "",
-                    "--appendonly", "no",
-                    "--daemonize", "no",
-                    "--dir", str(self.tmp_path),
-                ],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )  # fmt: skip
-        client = redis.Redis(port=self.port, socket_connect_timeout=0.5)
-        deadline = time.monotonic() + 10
-        try:
-            while time.monotonic() < deadline:
-                with contextlib.suppress(redis.RedisError):
-                    if client.ping():
-                        return
-                time.sleep(0.05)
-        finally:
-            client.close()
-        raise RuntimeError(f"redis-server did not start on port {self.port}")
-
-    def kill(self) -> None:
-        if self.process is not None:
-            self.process.kill()
-            self.process.wait()
-            self.process = None
-
-
-@pytest.fixture
-def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
-    require_redis()  # the same binary and machine as the shared one
-    server = RedisServer(tmp_path)
-    server.start()
-    yield server
-    server.kill()
 
 
 async def test_redis_restart_resyncs_and_delivery_resumes(

@@ -6,12 +6,14 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 from redis.asyncio import Redis
 
-from switchboard.realtime.bus import Bus, Envelope, LocalBus
+from switchboard.realtime.bus import Bus, BusUnavailable, Envelope, LocalBus
 from switchboard.realtime.redis_bus import RedisBus
+from tests.redis_server import RedisServer
 from tests.services_available import REDIS_URL, require_redis
 
 
@@ -174,3 +176,142 @@ async def test_a_dropped_connection_reconnects_and_resyncs(make_bus: MakeBus) ->
     await bus.publish([envelope(2)])
     assert await inbox.wait_for(2) == [envelope(1), envelope(2)]
     assert await other_inbox.wait_for(2) == [envelope(1), envelope(2)]
+
+
+async def test_publishers_at_once_each_keep_their_order(make_bus: MakeBus) -> None:
+    inbox = Inbox()
+    bus = await make_bus(inbox)
+
+    async def sender(number: int) -> None:
+        for sequence in range(25):
+            await bus.publish([Envelope(user_id=f"sender-{number}", frame={"n": sequence})])
+
+    await asyncio.gather(*(sender(number) for number in range(20)))
+    received = await inbox.wait_for(500)
+    assert len(received) == 500
+    for number in range(20):
+        mine = [e.frame["n"] for e in received if e.user_id == f"sender-{number}"]
+        assert mine == list(range(25))
+
+
+class CountingRedis(Redis):
+    """A real client that counts its round trips: a PUBLISH, or a pipeline."""
+
+    round_trips = 0
+
+    def pipeline(self, *args: Any, **kwargs: Any) -> Any:
+        self.round_trips += 1
+        return super().pipeline(*args, **kwargs)
+
+    async def publish(self, *args: Any, **kwargs: Any) -> Any:
+        self.round_trips += 1
+        return await super().publish(*args, **kwargs)
+
+
+@pytest.fixture
+async def redis_clients() -> AsyncIterator[list[Redis]]:
+    require_redis()
+    clients: list[Redis] = []
+    yield clients
+    for client in clients:
+        await client.aclose()
+
+
+@pytest.mark.redis
+async def test_what_is_published_meanwhile_goes_in_one_batch(redis_clients: list[Redis]) -> None:
+    publisher = CountingRedis.from_url(REDIS_URL)
+    assert isinstance(publisher, CountingRedis)
+    listener = Redis.from_url(REDIS_URL)
+    redis_clients.extend((publisher, listener))
+    inbox = Inbox()
+    bus = RedisBus(publisher, listener=listener, channel=f"switchboard-test:{uuid.uuid4().hex}")
+    bus.attach(inbox.deliver, inbox.resync)
+    await bus.start()
+    try:
+        await asyncio.gather(*(bus.publish([envelope(number)]) for number in range(50)))
+        assert await inbox.wait_for(50) == [envelope(number) for number in range(50)]
+        # The first goes at once; the 49 published while it was on its way, together.
+        assert publisher.round_trips == 2
+    finally:
+        await bus.stop()
+
+
+async def silent_server() -> asyncio.Server:
+    """Accepts connections and never answers: a Redis that hangs."""
+
+    async def hold(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read()
+        writer.close()
+
+    return await asyncio.start_server(hold, "127.0.0.1", 0)
+
+
+@pytest.mark.parametrize("redis_answers", [False, True], ids=["refused", "silent"])
+async def test_publishing_without_redis_fails_every_waiting_publisher(
+    redis_answers: bool,
+) -> None:
+    server = await silent_server()
+    port = server.sockets[0].getsockname()[1]
+    if not redis_answers:
+        server.close()
+        await server.wait_closed()
+    url = f"redis://127.0.0.1:{port}"
+    publisher = Redis.from_url(url, socket_connect_timeout=1)
+    bus = RedisBus(publisher, listener=Redis.from_url(url), publish_timeout=0.3)
+    try:
+        results = await asyncio.gather(
+            *(bus.publish([envelope(number)]) for number in range(3)), return_exceptions=True
+        )
+        assert [type(result) for result in results] == [BusUnavailable] * 3
+        # Nothing is left waiting: the next publish fails the same way, on its own.
+        with pytest.raises(BusUnavailable):
+            await bus.publish([envelope(4)])
+    finally:
+        await bus.stop()
+        await publisher.aclose()
+        server.close()
+        await server.wait_closed()
+
+
+@pytest.mark.redis
+async def test_a_cancelled_publisher_leaves_the_others_alone(redis_clients: list[Redis]) -> None:
+    publisher, listener = Redis.from_url(REDIS_URL), Redis.from_url(REDIS_URL)
+    redis_clients.extend((publisher, listener))
+    inbox = Inbox()
+    bus = RedisBus(publisher, listener=listener, channel=f"switchboard-test:{uuid.uuid4().hex}")
+    bus.attach(inbox.deliver, inbox.resync)
+    await bus.start()
+    try:
+        on_its_way = asyncio.create_task(bus.publish([envelope(1)]))
+        await asyncio.sleep(0)
+        queued = asyncio.create_task(bus.publish([envelope(2)]))
+        await asyncio.sleep(0)
+        on_its_way.cancel()
+        queued.cancel()
+        await bus.publish([envelope(3)])
+        await inbox.until(lambda: envelope(3) in inbox.envelopes)
+        # The first may or may not have reached Redis; what was queued still goes, in order.
+        assert [e for e in inbox.envelopes if e != envelope(1)] == [envelope(2), envelope(3)]
+        assert on_its_way.cancelled() and queued.cancelled()
+    finally:
+        await bus.stop()
+
+
+@pytest.mark.redis
+async def test_publishing_goes_on_after_redis_restarts(redis_server: RedisServer) -> None:
+    inbox = Inbox()
+    bus = RedisBus.connect(redis_server.url, channel="switchboard-test:restart")
+    bus.attach(inbox.deliver, inbox.resync)
+    await bus.start()
+    try:
+        await bus.publish([envelope(1)])
+        await inbox.wait_for(1)
+        redis_server.kill()
+        redis_server.start()
+        await inbox.until(lambda: inbox.resyncs > 0)
+        # The publisher's idle connection died with the server: the first batch finds out
+        # and goes again on a new one.
+        await bus.publish([envelope(2)])
+        assert await inbox.wait_for(2) == [envelope(1), envelope(2)]
+    finally:
+        await bus.stop()
