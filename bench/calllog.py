@@ -422,7 +422,7 @@ async def query_plans(url: str, subject: Subject) -> dict[str, list[str]]:
                 ),
                 (
                     "stats",
-                    call_store.stats_rows(session, user_id=subject.user_id, start=None, end=None),
+                    call_store.stats_totals(session, user_id=subject.user_id, start=None, end=None),
                 ),
             ):
                 captured.clear()

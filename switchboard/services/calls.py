@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -41,7 +41,7 @@ from switchboard.services.views import CallEvent, CallView
 from switchboard.store import calls as store
 from switchboard.store import conversations as conversation_store
 from switchboard.store import users as user_store
-from switchboard.store.calls import HistoryFilter, StatsRow
+from switchboard.store.calls import HistoryFilter
 from switchboard.store.db import Database
 from switchboard.store.models import Call
 
@@ -384,25 +384,17 @@ class CallService:
         self, *, user_id: str, start: datetime | None = None, end: datetime | None = None
     ) -> CallStats:
         async with self._db.read() as session:
-            rows = await store.stats_rows(session, user_id=user_id, start=start, end=end)
-
-        def count(predicate: Callable[[StatsRow], bool]) -> int:
-            return sum(row.count for row in rows if predicate(row))
-
-        answered = count(lambda r: r.answered)
-        total_duration = sum(row.duration for row in rows)
+            totals = await store.stats_totals(session, user_id=user_id, start=start, end=end)
         return CallStats(
-            total=count(lambda r: True),
-            outgoing=count(lambda r: r.direction == "outgoing"),
-            incoming=count(lambda r: r.direction == "incoming"),
-            answered=answered,
-            missed=count(lambda r: r.status == "missed" and r.direction == "incoming"),
-            rejected=count(lambda r: r.status == "rejected"),
-            total_duration=total_duration,
-            average_duration=total_duration / answered if answered else 0.0,
-            by_type={
-                t.value: sum(r.count for r in rows if r.call_type == t.value) for t in CallType
-            },
+            total=totals.total,
+            outgoing=totals.outgoing,
+            incoming=totals.total - totals.outgoing,
+            answered=totals.answered,
+            missed=totals.missed,
+            rejected=totals.rejected,
+            total_duration=totals.duration,
+            average_duration=totals.duration / totals.answered if totals.answered else 0.0,
+            by_type=totals.by_type,
         )
 
     async def delete(self, *, user_id: str, call_id: str) -> None:

@@ -262,7 +262,7 @@ async def test_log_queries_use_their_indexes(database_url: str, engine: AsyncEng
         with captured(engine) as missed:
             assert await store.missed_count(session, user_id=ME, since=since) > 0
         with captured(engine) as stats:
-            assert await store.stats_rows(session, user_id=ME, start=since, end=until)
+            assert (await store.stats_totals(session, user_id=ME, start=since, end=until)).total
         with captured(engine) as active:
             assert await store.active_calls(session) == []  # the sweeper, every second
         with captured(engine) as counts:
