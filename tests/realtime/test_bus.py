@@ -208,32 +208,43 @@ class CountingRedis(Redis):
         return await super().publish(*args, **kwargs)
 
 
+MakeRedisBus = Callable[[Redis], Awaitable[tuple[RedisBus, Inbox]]]
+
+
 @pytest.fixture
-async def redis_clients() -> AsyncIterator[list[Redis]]:
+async def make_redis_bus() -> AsyncIterator[MakeRedisBus]:
+    """Starts a Redis bus on a publisher client of the test's choosing; stops it after."""
     require_redis()
-    clients: list[Redis] = []
-    yield clients
-    for client in clients:
-        await client.aclose()
+    started: list[tuple[RedisBus, Redis, Redis]] = []
+
+    async def make(publisher: Redis) -> tuple[RedisBus, Inbox]:
+        listener = Redis.from_url(REDIS_URL)
+        inbox = Inbox()
+        channel = f"switchboard-test:{uuid.uuid4().hex}"
+        bus = RedisBus(publisher, listener=listener, channel=channel)
+        bus.attach(inbox.deliver, inbox.resync)
+        await bus.start()
+        started.append((bus, publisher, listener))
+        return bus, inbox
+
+    yield make
+    for bus, publisher, listener in started:
+        await bus.stop()
+        await publisher.aclose()
+        await listener.aclose()
 
 
 @pytest.mark.redis
-async def test_what_is_published_meanwhile_goes_in_one_batch(redis_clients: list[Redis]) -> None:
+async def test_what_is_published_meanwhile_goes_in_one_batch(
+    make_redis_bus: MakeRedisBus,
+) -> None:
     publisher = CountingRedis.from_url(REDIS_URL)
     assert isinstance(publisher, CountingRedis)
-    listener = Redis.from_url(REDIS_URL)
-    redis_clients.extend((publisher, listener))
-    inbox = Inbox()
-    bus = RedisBus(publisher, listener=listener, channel=f"switchboard-test:{uuid.uuid4().hex}")
-    bus.attach(inbox.deliver, inbox.resync)
-    await bus.start()
-    try:
-        await asyncio.gather(*(bus.publish([envelope(number)]) for number in range(50)))
-        assert await inbox.wait_for(50) == [envelope(number) for number in range(50)]
-        # The first goes at once; the 49 published while it was on its way, together.
-        assert publisher.round_trips == 2
-    finally:
-        await bus.stop()
+    bus, inbox = await make_redis_bus(publisher)
+    await asyncio.gather(*(bus.publish([envelope(number)]) for number in range(50)))
+    assert await inbox.wait_for(50) == [envelope(number) for number in range(50)]
+    # The first goes at once; the 49 published while it was on its way, together.
+    assert publisher.round_trips == 2
 
 
 async def silent_server() -> asyncio.Server:
@@ -274,27 +285,19 @@ async def test_publishing_without_redis_fails_every_waiting_publisher(
 
 
 @pytest.mark.redis
-async def test_a_cancelled_publisher_leaves_the_others_alone(redis_clients: list[Redis]) -> None:
-    publisher, listener = Redis.from_url(REDIS_URL), Redis.from_url(REDIS_URL)
-    redis_clients.extend((publisher, listener))
-    inbox = Inbox()
-    bus = RedisBus(publisher, listener=listener, channel=f"switchboard-test:{uuid.uuid4().hex}")
-    bus.attach(inbox.deliver, inbox.resync)
-    await bus.start()
-    try:
-        on_its_way = asyncio.create_task(bus.publish([envelope(1)]))
-        await asyncio.sleep(0)
-        queued = asyncio.create_task(bus.publish([envelope(2)]))
-        await asyncio.sleep(0)
-        on_its_way.cancel()
-        queued.cancel()
-        await bus.publish([envelope(3)])
-        await inbox.until(lambda: envelope(3) in inbox.envelopes)
-        # The first may or may not have reached Redis; what was queued still goes, in order.
-        assert [e for e in inbox.envelopes if e != envelope(1)] == [envelope(2), envelope(3)]
-        assert on_its_way.cancelled() and queued.cancelled()
-    finally:
-        await bus.stop()
+async def test_a_cancelled_publisher_leaves_the_others_alone(make_redis_bus: MakeRedisBus) -> None:
+    bus, inbox = await make_redis_bus(Redis.from_url(REDIS_URL))
+    on_its_way = asyncio.create_task(bus.publish([envelope(1)]))
+    await asyncio.sleep(0)
+    queued = asyncio.create_task(bus.publish([envelope(2)]))
+    await asyncio.sleep(0)
+    on_its_way.cancel()
+    queued.cancel()
+    await bus.publish([envelope(3)])
+    await inbox.until(lambda: envelope(3) in inbox.envelopes)
+    # The first may or may not have reached Redis; what was queued still goes, in order.
+    assert [e for e in inbox.envelopes if e != envelope(1)] == [envelope(2), envelope(3)]
+    assert on_its_way.cancelled() and queued.cancelled()
 
 
 @pytest.mark.redis
