@@ -289,6 +289,9 @@ class Harness:
             await person.context.close()
 
 
+_CALL_FAILED = pytest.StashKey[bool]()  # the test itself failed: print its report
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
@@ -297,9 +300,6 @@ def pytest_runtest_makereport(
     if report.when == "call":
         item.stash[_CALL_FAILED] = report.failed
     return report
-
-
-_CALL_FAILED = pytest.StashKey[bool]()
 
 
 @contextlib.asynccontextmanager
