@@ -22,7 +22,11 @@ from switchboard.clock import ManualClock, SystemClock
 from switchboard.config import Settings
 from switchboard.store.migrate import migrate
 from switchboard.store.models import Base
-from tests.services_available import POSTGRES_URL, require_postgres, require_redis
+from tests.services_available import (
+    POSTGRES_URL,
+    require_postgres,
+    require_redis_server_binary,
+)
 
 if TYPE_CHECKING:  # tests.redis_server imports this module (through tests.server_process)
     from tests.redis_server import RedisServer
@@ -190,7 +194,7 @@ def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
     """A redis-server of the test's own, which it may kill and start again."""
     from tests.redis_server import RedisServer
 
-    require_redis()  # the same binary and machine as the shared one
+    require_redis_server_binary()
     server = RedisServer(tmp_path)
     server.start()
     yield server

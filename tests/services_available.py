@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 
 import pytest
@@ -24,10 +25,13 @@ def _listening(host: str, port: int) -> bool:
 def require(name: str, host: str, port: int) -> None:
     if _listening(host, port):
         return
-    message = f"{name} is not reachable at {host}:{port}"
+    _missing(f"{name} is not reachable at {host}:{port}", "start it to run these tests")
+
+
+def _missing(message: str, remedy: str) -> None:
     if os.environ.get("CI") == "true":
         pytest.fail(f"{message} (CI needs it)")
-    pytest.skip(reason=f"{message}: start it to run these tests")
+    pytest.skip(reason=f"{message}: {remedy}")
 
 
 def require_postgres() -> None:
@@ -36,3 +40,9 @@ def require_postgres() -> None:
 
 def require_redis() -> None:
     require("Redis", "127.0.0.1", 6379)
+
+
+def require_redis_server_binary() -> None:
+    """Tests that kill and restart Redis run a redis-server of their own."""
+    if shutil.which("redis-server") is None:
+        _missing("the redis-server program is not installed", "install Redis to run these tests")
