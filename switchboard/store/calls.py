@@ -47,7 +47,6 @@ _SYNC_ENTRIES = (
         duration=bindparam("new_duration"),
     )
 )
-_CALL_UPDATES: dict[tuple[str, ...], Update] = {}
 
 
 async def book_busy(session: AsyncSession, *, call_id: str, user_ids: Sequence[str]) -> set[str]:
@@ -103,18 +102,21 @@ async def get_call(session: AsyncSession, call_id: str, *, lock: bool = False) -
     return result.scalar_one_or_none()
 
 
+@cache
+def _call_update(keys: tuple[str, ...]) -> Update:
+    """The update of these columns of one call (a move changes the same few each time)."""
+    return (
+        _calls.update()
+        .where(_calls.c.id == bindparam("call_id"))
+        .values({key: bindparam(f"new_{key}") for key in keys})
+    )
+
+
 async def update_call(session: AsyncSession, call: Call, changes: dict[str, Any]) -> None:
     """Writes these columns of a loaded call and records them on it as stored (the session
     then has nothing left to flush for them)."""
-    keys = tuple(sorted(changes))
-    statement = _CALL_UPDATES.get(keys)
-    if statement is None:
-        statement = _CALL_UPDATES[keys] = (
-            _calls.update()
-            .where(_calls.c.id == bindparam("call_id"))
-            .values({key: bindparam(f"new_{key}") for key in keys})
-        )
     parameters = {f"new_{key}": value for key, value in changes.items()}
+    statement = _call_update(tuple(sorted(changes)))
     await session.execute(statement, {"call_id": call.id, **parameters})
     for key, value in changes.items():
         set_committed_value(call, key, value)

@@ -52,7 +52,7 @@ def _sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:
         # every connection) instead of being copied into each connection's small cache.
         cursor.execute(f"PRAGMA mmap_size={SQLITE_MMAP_BYTES}")
         cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
-        cursor.execute("PRAGMA temp_store=MEMORY")  # GROUP BY of stats sorts in memory
+        cursor.execute("PRAGMA temp_store=MEMORY")  # a history page's ORDER BY sorts here
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "reset")
