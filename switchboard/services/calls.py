@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.engine import Row
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from switchboard.clock import Clock
 from switchboard.config import Settings
@@ -37,13 +38,14 @@ from switchboard.services.errors import (
 )
 from switchboard.services.ports import EventPublisher, Presence
 from switchboard.services.users import UserService
-from switchboard.services.views import CallEvent, CallView
+from switchboard.services.views import CallEvent, CallRecord, CallView
 from switchboard.store import calls as store
 from switchboard.store import conversations as conversation_store
 from switchboard.store import users as user_store
 from switchboard.store.calls import HistoryFilter
 from switchboard.store.db import Database
 from switchboard.store.models import Call
+from switchboard.store.tallies import LogState
 
 log = logging.getLogger(__name__)
 
@@ -151,6 +153,8 @@ class CallService:
             await conversation_store.touch_last_call(
                 session, conversation_id=conversation_id, started_at=now
             )
+            # Last: the tallies' rows are locked in one order by every transaction (deadlocks).
+            await store.log_call(session, call)
             view = await self._view(session, call)
         await self._publish(CallEvent(call=view))
         return view
@@ -246,6 +250,7 @@ class CallService:
         connection_id: str | None = None,
     ) -> None:
         now = self._clock.now()
+        was = LogState.of(call)
         changes: dict[str, Any] = {
             "status": status.value,
             "version": call.version + 1,
@@ -262,7 +267,7 @@ class CallService:
             }
             await store.release_busy(session, call_id=call.id)
         await store.update_call(session, call, changes)
-        await store.sync_entries(session, call)
+        await store.sync_entries(session, call, was=was)
 
     async def _deleted_by(self, session: AsyncSession, *, call_id: str, user_id: str) -> bool:
         entry = await store.entry_of(session, call_id=call_id, user_id=user_id)
@@ -356,23 +361,30 @@ class CallService:
     async def history(
         self, *, user_id: str, filters: HistoryFilter, page: int, limit: int
     ) -> HistoryPage:
-        async with self._db.read() as session:
-            calls, total = await store.history(
-                session, user_id=user_id, filters=filters, offset=(page - 1) * limit, limit=limit
+        offset = (page - 1) * limit
+
+        async def read(connection: AsyncConnection) -> tuple[list[Row[Any]], int]:
+            return await store.history(
+                connection, user_id=user_id, filters=filters, offset=offset, limit=limit
             )
-            views = await self._views(session, calls)
+
+        calls, total = await self._db.snapshot(read)
+        views = await self._views(None, calls)
         return HistoryPage(calls=views, page=page, limit=limit, total=total)
 
     async def missed_count(
         self, *, user_id: str, since: datetime | None = None, unseen: bool = False
     ) -> int:
-        async with self._db.read() as session:
+        async def read(connection: AsyncConnection) -> int:
+            start = since
             if unseen:
-                user = await user_store.get_user(session, user_id)
-                seen_at = user.missed_seen_at if user else None
-                if seen_at is not None and (since is None or seen_at > since):
-                    since = seen_at
-            return await store.missed_count(session, user_id=user_id, since=since)
+                # Moves only forward: an older mark read here counts at most a few more.
+                seen_at = await user_store.missed_seen_at(connection, user_id)
+                if seen_at is not None and (start is None or seen_at > start):
+                    start = seen_at
+            return await store.missed_count(connection, user_id=user_id, since=start)
+
+        return await self._db.snapshot(read)
 
     async def mark_missed_seen(self, *, user_id: str) -> datetime:
         now = self._clock.now()
@@ -383,8 +395,10 @@ class CallService:
     async def stats(
         self, *, user_id: str, start: datetime | None = None, end: datetime | None = None
     ) -> CallStats:
-        async with self._db.read() as session:
-            totals = await store.stats_totals(session, user_id=user_id, start=start, end=end)
+        async def read(connection: AsyncConnection) -> store.StatsTotals:
+            return await store.stats_totals(connection, user_id=user_id, start=start, end=end)
+
+        totals = await self._db.snapshot(read)
         return CallStats(
             total=totals.total,
             outgoing=totals.outgoing,
@@ -416,7 +430,9 @@ class CallService:
     async def _view(self, session: AsyncSession, call: Call) -> CallView:
         return (await self._views(session, [call]))[0]
 
-    async def _views(self, session: AsyncSession, calls: Sequence[Call]) -> list[CallView]:
+    async def _views(
+        self, session: AsyncSession | None, calls: Sequence[CallRecord]
+    ) -> list[CallView]:
         users = await self._users.load_views(
             session, {uid for call in calls for uid in (call.caller_id, call.receiver_id)}
         )

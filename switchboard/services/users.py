@@ -72,7 +72,7 @@ class UserService:
         return await self._with_presence({user.id: self._remember(user) for user in users})
 
     async def load_views(
-        self, session: AsyncSession, user_ids: Iterable[str]
+        self, session: AsyncSession | None, user_ids: Iterable[str]
     ) -> dict[str, UserView]:
         return await self._with_presence(await self._profiles_of(session, set(user_ids)))
 

@@ -18,14 +18,20 @@ from sqlalchemy import (
     insert,
     select,
     text,
-    update,
+    true,
 )
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.engine import Row
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from switchboard.domain.calls import CallType
+from switchboard.store import tallies
 from switchboard.store.models import ACTIVE, MISSED, BusyUser, Call, CallEntry
+from switchboard.store.tallies import LogState
 from switchboard.store.upsert import insert_ignoring_conflicts
+
+# Reads run in a session's transaction, or on their own (`Database.snapshot`).
+Reader = AsyncSession | AsyncConnection
 
 # The statements of every call move, built once: building one per use (and its cache key)
 # cost more than running it. Table-level (Core) statements where no ORM object is involved.
@@ -69,10 +75,13 @@ async def release_busy(session: AsyncSession, *, call_id: str) -> None:
 
 
 async def insert_call(session: AsyncSession, call: Call) -> None:
-    """Stores a new call (the attributes set on it; column defaults for the rest) and both
-    participants' log rows."""
+    """Stores a new call: the attributes set on it, column defaults for the rest."""
     values = {key: value for key, value in vars(call).items() if key in _calls.c}
     await session.execute(_INSERT_CALL, values)
+
+
+async def log_call(session: AsyncSession, call: Call) -> None:
+    """Adds a stored call to both participants' logs (their entries and tallies)."""
     await session.execute(
         _INSERT_ENTRIES,
         [
@@ -84,8 +93,8 @@ async def insert_call(session: AsyncSession, call: Call) -> None:
                 "direction": direction,
                 "call_type": call.call_type,
                 "status": call.status,
-                "answered": False,
-                "duration": 0,
+                "answered": call.answered_at is not None,
+                "duration": call.duration,
                 "started_at": call.started_at,
             }
             for user_id, peer_id, direction in (
@@ -94,6 +103,7 @@ async def insert_call(session: AsyncSession, call: Call) -> None:
             )
         ],
     )
+    await tallies.count_new_call(session, call)
 
 
 async def get_call(session: AsyncSession, call_id: str, *, lock: bool = False) -> Call | None:
@@ -122,8 +132,9 @@ async def update_call(session: AsyncSession, call: Call, changes: dict[str, Any]
         set_committed_value(call, key, value)
 
 
-async def sync_entries(session: AsyncSession, call: Call) -> None:
-    """Copies the call's status and duration to both participants' log rows."""
+async def sync_entries(session: AsyncSession, call: Call, *, was: LogState) -> None:
+    """Copies the call's status and duration to both participants' log rows (which said
+    `was`), and moves them in the tallies."""
     await session.execute(
         _SYNC_ENTRIES,
         {
@@ -133,6 +144,7 @@ async def sync_entries(session: AsyncSession, call: Call) -> None:
             "new_duration": call.duration,
         },
     )
+    await tallies.count_move(session, call, was=was)
 
 
 async def active_call_id(session: AsyncSession, user_id: str) -> str | None:
@@ -156,17 +168,29 @@ async def entry_of(session: AsyncSession, *, call_id: str, user_id: str) -> Call
     return await session.get(CallEntry, (call_id, user_id))
 
 
-async def soft_delete(session: AsyncSession, *, call_id: str, user_id: str, now: datetime) -> bool:
-    result = await session.execute(
-        update(CallEntry)
-        .where(
-            CallEntry.call_id == call_id,
-            CallEntry.user_id == user_id,
-            CallEntry.deleted_at.is_(None),
-        )
-        .values(deleted_at=now)
+_SOFT_DELETE = (
+    _entries.update()
+    .where(
+        _entries.c.call_id == bindparam("of_call_id"),
+        _entries.c.user_id == bindparam("of_user_id"),
+        _entries.c.deleted_at.is_(None),
     )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    .values(deleted_at=bindparam("now"))
+    .returning(*(_entries.c[name] for name in tallies.KEY), _entries.c.duration)
+)
+
+
+async def soft_delete(session: AsyncSession, *, call_id: str, user_id: str, now: datetime) -> bool:
+    """Hides the call from the user's log (and tallies); False if it was not in it."""
+    result = await session.execute(
+        _SOFT_DELETE, {"of_call_id": call_id, "of_user_id": user_id, "now": now}
+    )
+    row = result.one_or_none()
+    if row is None:
+        return False
+    key = (row.user_id, row.direction, row.call_type, row.status, bool(row.answered))
+    await tallies.count_deleted(session, key, row.duration)
+    return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,24 +234,53 @@ def _log_parameters(user_id: str, **values: Any) -> tuple[tuple[str, ...], dict[
     return tuple(sorted(given)), {"user_id": user_id, **given}
 
 
+# What a call's view shows (the other columns are the server's own bookkeeping).
+VIEW_COLUMNS = (
+    "id",
+    "caller_id",
+    "receiver_id",
+    "conversation_id",
+    "call_type",
+    "status",
+    "end_reason",
+    "ended_by",
+    "started_at",
+    "answered_at",
+    "ended_at",
+    "duration",
+    "version",
+    "created_at",
+    "updated_at",
+    "caller_connection_id",
+    "receiver_connection_id",
+)
+
+
 @cache
-def _history_statements(names: tuple[str, ...]) -> tuple[Select[Any], Select[Any]]:
+def _history_statement(names: tuple[str, ...]) -> Select[Any]:
+    """The total matching and one page of calls, as one statement (one snapshot): one row per
+    call, or a single row with no call when the page is empty."""
     where = _log_where(names)
-    count = select(func.count()).where(*where)
-    page_ids = (
+    if tallies.TALLIED_FILTERS.issuperset(names):
+        total = tallies.total_statement(names)
+    else:
+        total = select(func.count().label("total")).where(*where)
+    totals = total.subquery("totals")
+    page = (
         select(CallEntry.call_id, CallEntry.started_at)
         .where(*where)
         .order_by(*_NEWEST_FIRST)
         .offset(bindparam("offset"))
         .limit(bindparam("limit"))
-        .subquery()
+        .subquery("page")
     )
-    page = (
-        select(Call)
-        .join(page_ids, page_ids.c.call_id == Call.id)
-        .order_by(page_ids.c.started_at.desc(), page_ids.c.call_id.desc())
+    return (
+        select(totals.c.total, *(_calls.c[name] for name in VIEW_COLUMNS))
+        .select_from(
+            totals.outerjoin(page, true()).outerjoin(_calls, _calls.c.id == page.c.call_id)
+        )
+        .order_by(page.c.started_at.desc(), page.c.call_id.desc())
     )
-    return count, page
 
 
 @cache
@@ -254,22 +307,23 @@ def _stats_statement(names: tuple[str, ...]) -> Select[Any]:
 
 
 async def history(
-    session: AsyncSession, *, user_id: str, filters: HistoryFilter, offset: int, limit: int
-) -> tuple[list[Call], int]:
-    """One page of the user's calls, newest first, and the total matching."""
+    reader: Reader, *, user_id: str, filters: HistoryFilter, offset: int, limit: int
+) -> tuple[list[Row[Any]], int]:
+    """One page of the user's calls (their `VIEW_COLUMNS`), newest first, and the total
+    matching."""
     names, parameters = _log_parameters(
         user_id, **{field.name: getattr(filters, field.name) for field in fields(filters)}
     )
-    count, page = _history_statements(names)
-    total = await session.scalar(count, parameters)
-    result = await session.execute(page, {**parameters, "offset": offset, "limit": limit})
-    return list(result.scalars()), int(total or 0)
+    statement = _history_statement(names)
+    result = await reader.execute(statement, {**parameters, "offset": offset, "limit": limit})
+    rows = result.all()
+    return [row for row in rows if row.id is not None], int(rows[0].total)
 
 
-async def missed_count(session: AsyncSession, *, user_id: str, since: datetime | None) -> int:
+async def missed_count(reader: Reader, *, user_id: str, since: datetime | None) -> int:
     names, parameters = _log_parameters(user_id, start=since)
-    count = await session.scalar(_missed_statement(names), parameters)
-    return int(count or 0)
+    statement = _missed_statement(names) if names else tallies.MISSED_TOTAL
+    return int(await reader.scalar(statement, parameters) or 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,11 +338,13 @@ class StatsTotals:
 
 
 async def stats_totals(
-    session: AsyncSession, *, user_id: str, start: datetime | None, end: datetime | None
+    reader: Reader, *, user_id: str, start: datetime | None, end: datetime | None
 ) -> StatsTotals:
     """The totals of the user's calls in the range that the statistics need."""
     names, parameters = _log_parameters(user_id, start=start, end=end)
-    row = (await session.execute(_stats_statement(names), parameters)).one()
+    if not names:
+        return _totals_of_tallies(await reader.execute(tallies.USER_TALLIES, parameters))
+    row = (await reader.execute(_stats_statement(names), parameters)).one()
     total, outgoing, answered, missed, rejected, duration, *by_type = (int(v) for v in row)
     return StatsTotals(
         total=total,
@@ -299,3 +355,22 @@ async def stats_totals(
         duration=duration,
         by_type=dict(zip((t.value for t in CallType), by_type, strict=True)),
     )
+
+
+def _totals_of_tallies(rows: Iterable[Any]) -> StatsTotals:
+    total = outgoing = answered = missed = rejected = duration = 0
+    by_type = dict.fromkeys((t.value for t in CallType), 0)
+    for row in rows:
+        calls = int(row.calls)
+        total += calls
+        duration += int(row.duration)
+        by_type[row.call_type] = by_type.get(row.call_type, 0) + calls
+        if row.direction == "outgoing":
+            outgoing += calls
+        if row.answered:
+            answered += calls
+        if row.status == "rejected":
+            rejected += calls
+        elif row.status == "missed" and row.direction == "incoming":
+            missed += calls
+    return StatsTotals(total, outgoing, answered, missed, rejected, duration, by_type)

@@ -4,18 +4,24 @@ On SQLite every write transaction starts with `BEGIN IMMEDIATE`, so two writers 
 database lock (with `busy_timeout`) instead of failing with "database is locked" halfway
 through; reads use a second engine with ordinary deferred transactions, which WAL lets run
 beside the writer.
+
+A read that is one statement needs no transaction at all: `snapshot` runs it on its own (a
+statement sees one consistent snapshot on both databases), without the BEGIN and COMMIT that
+cost two trips to SQLite's thread or two round trips to PostgreSQL.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import event, make_url
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -29,6 +35,9 @@ SQLITE_BUSY_TIMEOUT_MS = 10_000
 SQLITE_MMAP_BYTES = 1 << 30
 SQLITE_CACHE_KIB = 16 * 1024
 PG_CONNECT_TIMEOUT_SECONDS = 5
+SNAPSHOT = "switchboard_snapshot"  # the execution option of statements run without BEGIN
+
+T = TypeVar("T")
 
 
 def _sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:
@@ -66,20 +75,26 @@ def _sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Connection) -> None:
+        if connection.get_execution_options().get(SNAPSHOT):
+            return  # autocommit: the statement is its own transaction
         # Straight to the driver: exec_driver_sql would build a result for "BEGIN".
         connection.connection.cursor().execute(begin)
 
     return engine
 
 
-def _postgres_engine(url: str) -> AsyncEngine:
+def _postgres_engine(url: str, *, snapshots: bool = False) -> AsyncEngine:
+    if snapshots:
+        # Not pinged before each use (the ping costs as much as the read): `snapshot` tries
+        # a read again on a fresh connection when the pooled one turns out dead.
+        options: dict[str, Any] = {"isolation_level": "AUTOCOMMIT", "pool_size": 5}
+    else:
+        options = {"pool_size": 10, "max_overflow": 20, "pool_pre_ping": True}
     return create_async_engine(
         url,
-        pool_size=10,
-        max_overflow=20,
         pool_timeout=10,
-        pool_pre_ping=True,
         connect_args={"timeout": PG_CONNECT_TIMEOUT_SECONDS, "command_timeout": 30},
+        **options,
     )
 
 
@@ -92,9 +107,11 @@ class Database:
         if self.is_sqlite:
             self.engine = _sqlite_engine(url, immediate=True)
             self._read_engine = _sqlite_engine(url, immediate=False)
+            self._snapshot_engine = self._read_engine.execution_options(**{SNAPSHOT: True})
         else:
             self.engine = _postgres_engine(url)
             self._read_engine = self.engine
+            self._snapshot_engine = _postgres_engine(url, snapshots=True)
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
         self._writer = async_sessionmaker(self.engine, expire_on_commit=False)
         self._reader = async_sessionmaker(self._read_engine, expire_on_commit=False)
@@ -120,7 +137,24 @@ class Database:
         async with self._reader() as session, session.begin():
             yield session
 
+    async def snapshot(self, read: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+        """`read(connection)` where each statement runs on its own, outside a transaction.
+
+        For reads of one statement (or of several that need not agree with each other). A
+        read is safe to repeat: one whose connection turns out dead runs again on another.
+        """
+        try:
+            async with self._snapshot_engine.connect() as connection:
+                return await read(connection)
+        except DBAPIError as error:
+            if not error.connection_invalidated:
+                raise
+        async with self._snapshot_engine.connect() as connection:
+            return await read(connection)
+
     async def dispose(self) -> None:
         await self.engine.dispose()
         if self._read_engine is not self.engine:
             await self._read_engine.dispose()
+        if self._snapshot_engine.pool is not self._read_engine.pool:
+            await self._snapshot_engine.dispose()

@@ -20,11 +20,11 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 ADVISORY_LOCK_KEY = 0x5B_0A_7D  # any constant shared by every instance
 
 
-def _upgrade(connection: Connection) -> None:
+def _upgrade(connection: Connection, revision: str = "head") -> None:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["connection"] = connection
-    command.upgrade(config, "head")
+    command.upgrade(config, revision)
 
 
 @asynccontextmanager
@@ -38,10 +38,10 @@ async def _file_lock(path: Path) -> AsyncIterator[None]:
         handle.close()
 
 
-async def _postgres(connection: AsyncConnection) -> None:
+async def _postgres(connection: AsyncConnection, revision: str) -> None:
     await connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
     try:
-        await connection.run_sync(_upgrade)
+        await connection.run_sync(_upgrade, revision)
         await connection.commit()
     finally:
         await connection.execute(
@@ -50,7 +50,8 @@ async def _postgres(connection: AsyncConnection) -> None:
         await connection.commit()
 
 
-async def migrate(database_url: str) -> None:
+async def migrate(database_url: str, revision: str = "head") -> None:
+    """Upgrades the database to `revision` (tests stop short of head to test a migration)."""
     db = Database(database_url)
     try:
         if db.is_sqlite:
@@ -58,14 +59,14 @@ async def migrate(database_url: str) -> None:
             lock = Path(f"{database}.migrate.lock") if database not in ("", ":memory:") else None
             if lock is None:
                 async with db.engine.connect() as connection:
-                    await connection.run_sync(_upgrade)
+                    await connection.run_sync(_upgrade, revision)
                     await connection.commit()
                 return
             async with _file_lock(lock), db.engine.connect() as connection:
-                await connection.run_sync(_upgrade)
+                await connection.run_sync(_upgrade, revision)
                 await connection.commit()
         else:
             async with db.engine.connect() as connection:
-                await _postgres(connection)
+                await _postgres(connection, revision)
     finally:
         await db.dispose()

@@ -10,9 +10,16 @@ Index design (one user with 10,000 calls in a table of millions):
 * `ix_call_entries_log`: (user_id, started_at, call_id, then every column filters and stats
   read) over rows not deleted: history pages newest first, counts, every filter and stats,
   all from the index alone (no table row is read for a user's 10,000 entries).
+* `ix_call_entries_peer` and `ix_call_entries_conversation`: (user_id, the other party or the
+  conversation, started_at, call_id): the `withUserId` and `conversationId` filters count and
+  page only the entries they match, instead of all of the user's.
 * `ix_call_entries_missed`: (user_id, started_at, then the condition's columns) over
   not-deleted incoming missed rows only: the missed count (with `since` or unseen) reads just
   those index entries.
+* `call_tallies` keeps each user's log in totals: calls and seconds per (direction, type,
+  status, answered) over entries not deleted, changed in the transaction that changes the
+  entries. A page's total, the all-time statistics and the missed count add up a few of these
+  rows instead of counting a heavy user's 10,000 index entries on every request.
 * `busy_users` has one row per user in a non-terminal call (the primary key makes the
   database refuse a second booking: the race-free busy check), and `ix_calls_active` covers
   the few non-terminal calls the sweeper looks at.
@@ -28,6 +35,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     DateTime,
     Dialect,
@@ -178,6 +186,19 @@ class CallEntry(Base):
             sqlite_where=text("deleted_at IS NULL"),
             postgresql_where=text("deleted_at IS NULL"),
         ),
+        *(
+            Index(
+                f"ix_call_entries_{name}",
+                "user_id",
+                column,
+                "started_at",
+                "call_id",
+                "deleted_at",  # for SQLite, as above
+                sqlite_where=text("deleted_at IS NULL"),
+                postgresql_where=text("deleted_at IS NULL"),
+            )
+            for name, column in (("peer", "peer_id"), ("conversation", "conversation_id"))
+        ),
         Index(
             "ix_call_entries_missed",
             "user_id",
@@ -190,6 +211,20 @@ class CallEntry(Base):
             postgresql_where=text(MISSED),
         ),
     )
+
+
+class CallTally(Base):
+    """How many of a user's not-deleted log entries share these values, and their seconds."""
+
+    __tablename__ = "call_tallies"
+
+    user_id: Mapped[str] = mapped_column(ID, ForeignKey("users.id"), primary_key=True)
+    direction: Mapped[str] = mapped_column(String(8), primary_key=True)
+    call_type: Mapped[str] = mapped_column(String(8), primary_key=True)
+    status: Mapped[str] = mapped_column(String(12), primary_key=True)
+    answered: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    calls: Mapped[int] = mapped_column(Integer)
+    duration: Mapped[int] = mapped_column(BigInteger)
 
 
 class BusyUser(Base):

@@ -96,6 +96,14 @@ class Connection(aiosqlite.Connection):
         """Whether a transaction is open, read without a trip (a flag of the sqlite3 handle)."""
         return self._connection is not None and self._connection.in_transaction
 
+    async def commit(self) -> None:
+        if self.in_transaction:  # else nothing to do: save the trip
+            await super().commit()
+
+    async def rollback(self) -> None:
+        if self.in_transaction:
+            await super().rollback()
+
     def cursor(self) -> OneTripCursor:  # type: ignore[override]
         return OneTripCursor(self)
 

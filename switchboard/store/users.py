@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import func, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from switchboard.store.models import User
 from switchboard.store.upsert import insert_ignoring_conflicts
@@ -40,6 +40,14 @@ async def insert_user(
 
 async def get_user(session: AsyncSession, user_id: str) -> User | None:
     return await session.get(User, user_id)
+
+
+_MISSED_SEEN_AT = select(User.missed_seen_at).where(User.id == bindparam("user_id"))
+
+
+async def missed_seen_at(reader: AsyncSession | AsyncConnection, user_id: str) -> datetime | None:
+    """When the user last marked their missed calls seen (None: never, or no such user)."""
+    return await reader.scalar(_MISSED_SEEN_AT, {"user_id": user_id})
 
 
 async def get_user_by_username(session: AsyncSession, username: str) -> User | None:

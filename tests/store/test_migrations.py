@@ -139,6 +139,8 @@ async def test_migrating_twice_changes_nothing(database_url: str, engine: AsyncE
 # -- query plans -------------------------------------------------------------------------------
 
 ME = "01890000-0000-7000-8000-000000000001"
+LOG_INDEXES = ("log", "peer", "conversation", "missed")
+PEER = "01890000-0000-7000-8000-000000000002"  # one of ME's peers, in a conversation of their own
 
 
 async def _seed(db: Database, *, calls: int = 400) -> None:
@@ -176,23 +178,22 @@ async def _seed(db: Database, *, calls: int = 400) -> None:
                 caller, receiver = peer, peers[(n + 1) % len(peers)]
             moment = start + timedelta(minutes=n)
             status = ("missed", "ended", "rejected")[n % 3]
-            await store.insert_call(
-                session,
-                Call(
-                    id=str(uuid.UUID(int=n + 1)),
-                    caller_id=caller,
-                    receiver_id=receiver,
-                    conversation_id=peer.replace("8000", "9000"),
-                    call_type=("audio", "video")[n % 2],
-                    status=status,
-                    duration=0,
-                    version=2,
-                    started_at=moment,
-                    created_at=moment,
-                    updated_at=moment,
-                    ring_deadline=moment,
-                ),
+            call = Call(
+                id=str(uuid.UUID(int=n + 1)),
+                caller_id=caller,
+                receiver_id=receiver,
+                conversation_id=peer.replace("8000", "9000"),
+                call_type=("audio", "video")[n % 2],
+                status=status,
+                duration=0,
+                version=2,
+                started_at=moment,
+                created_at=moment,
+                updated_at=moment,
+                ring_deadline=moment,
             )
+            await store.insert_call(session, call)
+            await store.log_call(session, call)
             if n % 7 == 0 and n < calls:
                 await store.soft_delete(
                     session, call_id=str(uuid.UUID(int=n + 1)), user_id=ME, now=moment
@@ -259,29 +260,60 @@ async def test_log_queries_use_their_indexes(database_url: str, engine: AsyncEng
                 offset=0,
                 limit=20,
             )
+        with captured(engine) as by_peer:
+            _, total = await store.history(
+                session, user_id=ME, filters=HistoryFilter(with_user_id=PEER), offset=0, limit=20
+            )
+            assert 0 < total < 100
+        with captured(engine) as by_conversation:
+            _, total = await store.history(
+                session,
+                user_id=ME,
+                filters=HistoryFilter(conversation_id=PEER.replace("8000", "9000")),
+                offset=0,
+                limit=20,
+            )
+            assert 0 < total < 100
         with captured(engine) as missed:
             assert await store.missed_count(session, user_id=ME, since=since) > 0
         with captured(engine) as stats:
             assert (await store.stats_totals(session, user_id=ME, start=since, end=until)).total
+        with captured(engine) as all_missed:
+            assert await store.missed_count(session, user_id=ME, since=None) > 0
+        with captured(engine) as all_stats:
+            assert (await store.stats_totals(session, user_id=ME, start=None, end=None)).total
         with captured(engine) as active:
             assert await store.active_calls(session) == []  # the sweeper, every second
         with captured(engine) as counts:
             assert await store.active_counts(session) == {}  # every /metrics scrape
+    tallies = (
+        "call_tallies_pkey"
+        if engine.dialect.name == "postgresql"
+        else "sqlite_autoindex_call_tallies_1"
+    )
     queries = {
-        "history count": ("ix_call_entries_log", history[:1]),
-        "history page": ("ix_call_entries_log", history[1:]),
-        "filtered history count": ("ix_call_entries_log", filtered[:1]),
-        "filtered history page": ("ix_call_entries_log", filtered[1:]),
+        "history's total": (tallies, history),
+        "history page": ("ix_call_entries_log", history),
+        "filtered history (count and page)": ("ix_call_entries_log", filtered),
+        "history with a user": ("ix_call_entries_peer", by_peer),
+        "history of a conversation": ("ix_call_entries_conversation", by_conversation),
         "missed count": ("ix_call_entries_missed", missed),
         "stats": ("ix_call_entries_log", stats),
+        "missed count of all time": (tallies, all_missed),
+        "stats of all time": (tallies, all_stats),
         "active calls": ("ix_calls_active", active),
         "active counts": ("ix_calls_active", counts),
     }
+    tables = {"ix_calls_active": "calls", tallies: "call_tallies"}  # else call_entries
     for name, (index, statements) in queries.items():
         assert len(statements) == 1, (name, statements)
         statement, parameters = statements[0]
-        assert ("calls" if index == "ix_calls_active" else "call_entries") in statement
+        assert tables.get(index, "call_entries") in statement
         plan = await _plan(engine, statement, parameters)
         assert index in plan, f"{name} does not use {index}:\n{statement}\n{plan}"
-        if engine.dialect.name == "sqlite" and name not in ("history page", "active calls"):
+        if not index.startswith("ix_call_entries"):
+            continue
+        others = {f"ix_call_entries_{n}" for n in LOG_INDEXES} - {index}
+        assert not [other for other in others if other in plan], f"{name}:\n{plan}"
+        if engine.dialect.name == "sqlite":
             assert f"COVERING INDEX {index}" in plan, f"{name} reads table rows:\n{plan}"

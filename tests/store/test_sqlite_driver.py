@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
+from switchboard.store import sqlite_driver as driver
 from switchboard.store.db import Database
 
 
@@ -77,3 +80,24 @@ async def test_a_connection_returned_inside_a_transaction_is_rolled_back(
     async with database.read() as session:
         names = (await session.scalars(text("SELECT name FROM t"))).all()
     assert names == ["next"]
+
+
+async def test_a_snapshot_read_is_one_trip_to_the_driver_thread(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No BEGIN, and no COMMIT or ROLLBACK of a transaction that was never opened."""
+
+    async def count(connection: AsyncConnection) -> Any:
+        return await connection.scalar(text("SELECT count(*) FROM t"))
+
+    assert await database.snapshot(count) == 0  # the pooled connection now exists
+    trips: list[Any] = []
+    to_thread: Any = driver.Connection._execute
+
+    async def counted(self: driver.Connection, function: Any) -> Any:
+        trips.append(function)
+        return await to_thread(self, function)
+
+    monkeypatch.setattr(driver.Connection, "_execute", counted)
+    assert await database.snapshot(count) == 0
+    assert len(trips) == 1
