@@ -16,8 +16,14 @@ from switchboard.services.views import CallView, ConversationView, UserView
 
 
 def iso(moment: datetime) -> str:
-    """ISO 8601 in UTC with a `Z`, millisecond precision."""
-    return moment.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
+    """ISO 8601 in UTC with a `Z`, millisecond precision (of a UTC moment).
+
+    Formatted by hand: twice as fast as `isoformat`, and a call has seven of them.
+    """
+    m = moment
+    return "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ" % (  # noqa: UP031
+        m.year, m.month, m.day, m.hour, m.minute, m.second, m.microsecond // 1000
+    )  # fmt: skip
 
 
 # A moment on the wire: `iso` in JSON, and a `date-time` string in the OpenAPI document.
