@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from switchboard.clock import Clock
@@ -361,14 +360,11 @@ class CallService:
     async def history(
         self, *, user_id: str, filters: HistoryFilter, page: int, limit: int
     ) -> HistoryPage:
-        offset = (page - 1) * limit
-
-        async def read(connection: AsyncConnection) -> tuple[list[Row[Any]], int]:
-            return await store.history(
-                connection, user_id=user_id, filters=filters, offset=offset, limit=limit
+        calls, total = await self._db.snapshot(
+            lambda connection: store.history(
+                connection, user_id=user_id, filters=filters, offset=(page - 1) * limit, limit=limit
             )
-
-        calls, total = await self._db.snapshot(read)
+        )
         views = await self._views(None, calls)
         return HistoryPage(calls=views, page=page, limit=limit, total=total)
 
@@ -378,7 +374,7 @@ class CallService:
         async def read(connection: AsyncConnection) -> int:
             start = since
             if unseen:
-                # Moves only forward: an older mark read here counts at most a few more.
+                # Not one snapshot with the count: a mark set in between counts a few more.
                 seen_at = await user_store.missed_seen_at(connection, user_id)
                 if seen_at is not None and (start is None or seen_at > start):
                     start = seen_at
@@ -395,10 +391,9 @@ class CallService:
     async def stats(
         self, *, user_id: str, start: datetime | None = None, end: datetime | None = None
     ) -> CallStats:
-        async def read(connection: AsyncConnection) -> store.StatsTotals:
-            return await store.stats_totals(connection, user_id=user_id, start=start, end=end)
-
-        totals = await self._db.snapshot(read)
+        totals = await self._db.snapshot(
+            lambda connection: store.stats_totals(connection, user_id=user_id, start=start, end=end)
+        )
         return CallStats(
             total=totals.total,
             outgoing=totals.outgoing,
