@@ -27,7 +27,6 @@ from bench.stats import summary_ms
 from switchboard.clock import SystemClock
 from switchboard.services.auth import TokenCodec
 from switchboard.store import calls as call_store
-from switchboard.store import tallies
 from switchboard.store import users as user_store
 from switchboard.store.calls import HistoryFilter
 from switchboard.store.db import Database
@@ -213,13 +212,6 @@ def _sqlite_rows(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     return [tuple(_sqlite_value(v) for v in row) for row in rows]
 
 
-# What the service's own writes keep in step with each call's log entries.
-TALLY_ENTRIES = (
-    "INSERT INTO call_tallies (user_id, direction, call_type, status, answered, calls, duration) "
-    + tallies.RECOUNT
-)
-
-
 def _insert_sql(table: str, columns: list[str]) -> str:
     return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
 
@@ -248,7 +240,6 @@ def load_sqlite(path: Path, data: Dataset) -> None:
             connection.executemany(
                 _insert_sql("call_entries", ENTRY_COLUMNS), _sqlite_rows(entries)
             )
-        connection.execute(TALLY_ENTRIES)
         connection.execute("COMMIT")
         connection.execute("ANALYZE")
         connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -282,7 +273,6 @@ async def load_postgres(url: str, data: Dataset) -> None:
                 await connection.copy_records_to_table(
                     "call_entries", records=entries, columns=ENTRY_COLUMNS
                 )
-            await connection.execute(TALLY_ENTRIES)
         await connection.execute("VACUUM ANALYZE")
     finally:
         await connection.close()

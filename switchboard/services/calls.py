@@ -44,7 +44,6 @@ from switchboard.store import users as user_store
 from switchboard.store.calls import HistoryFilter
 from switchboard.store.db import Database
 from switchboard.store.models import Call
-from switchboard.store.tallies import LogState
 
 log = logging.getLogger(__name__)
 
@@ -152,7 +151,8 @@ class CallService:
             await conversation_store.touch_last_call(
                 session, conversation_id=conversation_id, started_at=now
             )
-            # Last: the tallies' rows are locked in one order by every transaction (deadlocks).
+            # Last: after the booking, which may wait for the end of another call of these
+            # users, whose tallies the log's triggers would lock first (a deadlock).
             await store.log_call(session, call)
             view = await self._view(session, call)
         await self._publish(CallEvent(call=view))
@@ -249,7 +249,6 @@ class CallService:
         connection_id: str | None = None,
     ) -> None:
         now = self._clock.now()
-        was = LogState.of(call)
         changes: dict[str, Any] = {
             "status": status.value,
             "version": call.version + 1,
@@ -266,7 +265,7 @@ class CallService:
             }
             await store.release_busy(session, call_id=call.id)
         await store.update_call(session, call, changes)
-        await store.sync_entries(session, call, was=was)
+        await store.sync_entries(session, call)
 
     async def _deleted_by(self, session: AsyncSession, *, call_id: str, user_id: str) -> bool:
         entry = await store.entry_of(session, call_id=call_id, user_id=user_id)

@@ -27,7 +27,6 @@ from sqlalchemy.orm.attributes import set_committed_value
 from switchboard.domain.calls import CallType
 from switchboard.store import tallies
 from switchboard.store.models import ACTIVE, MISSED, BusyUser, Call, CallEntry
-from switchboard.store.tallies import LogState
 from switchboard.store.upsert import insert_ignoring_conflicts
 
 # Reads run in a session's transaction, or on their own (`Database.snapshot`).
@@ -81,7 +80,7 @@ async def insert_call(session: AsyncSession, call: Call) -> None:
 
 
 async def log_call(session: AsyncSession, call: Call) -> None:
-    """Adds a stored call to both participants' logs (their entries and tallies)."""
+    """Adds a stored call to both participants' logs (their entries; triggers count them)."""
     await session.execute(
         _INSERT_ENTRIES,
         [
@@ -103,7 +102,6 @@ async def log_call(session: AsyncSession, call: Call) -> None:
             )
         ],
     )
-    await tallies.count_new_call(session, call)
 
 
 async def get_call(session: AsyncSession, call_id: str, *, lock: bool = False) -> Call | None:
@@ -132,9 +130,8 @@ async def update_call(session: AsyncSession, call: Call, changes: dict[str, Any]
         set_committed_value(call, key, value)
 
 
-async def sync_entries(session: AsyncSession, call: Call, *, was: LogState) -> None:
-    """Copies the call's status and duration to both participants' log rows (which said
-    `was`), and moves them in the tallies."""
+async def sync_entries(session: AsyncSession, call: Call) -> None:
+    """Copies the call's status and duration to both participants' log rows."""
     await session.execute(
         _SYNC_ENTRIES,
         {
@@ -144,7 +141,6 @@ async def sync_entries(session: AsyncSession, call: Call, *, was: LogState) -> N
             "new_duration": call.duration,
         },
     )
-    await tallies.count_move(session, call, was=was)
 
 
 async def active_call_id(session: AsyncSession, user_id: str) -> str | None:
@@ -176,21 +172,15 @@ _SOFT_DELETE = (
         _entries.c.deleted_at.is_(None),
     )
     .values(deleted_at=bindparam("now"))
-    .returning(*(_entries.c[name] for name in tallies.KEY), _entries.c.duration)
 )
 
 
 async def soft_delete(session: AsyncSession, *, call_id: str, user_id: str, now: datetime) -> bool:
-    """Hides the call from the user's log (and tallies); False if it was not in it."""
+    """Hides the call from the user's log; False if it was not in it."""
     result = await session.execute(
         _SOFT_DELETE, {"of_call_id": call_id, "of_user_id": user_id, "now": now}
     )
-    row = result.one_or_none()
-    if row is None:
-        return False
-    key = (row.user_id, row.direction, row.call_type, row.status, bool(row.answered))
-    await tallies.count_deleted(session, key, row.duration)
-    return True
+    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True, slots=True)
