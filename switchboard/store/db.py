@@ -87,7 +87,11 @@ def _postgres_engine(url: str, *, snapshots: bool = False) -> AsyncEngine:
     if snapshots:
         # Not pinged before each use (the ping costs as much as the read): `snapshot` tries
         # a read again on a fresh connection when the pooled one turns out dead.
-        options: dict[str, Any] = {"isolation_level": "AUTOCOMMIT", "pool_size": 5}
+        options: dict[str, Any] = {
+            "isolation_level": "AUTOCOMMIT",
+            "pool_size": 5,
+            "max_overflow": 5,
+        }
     else:
         options = {"pool_size": 10, "max_overflow": 20, "pool_pre_ping": True}
     return create_async_engine(
