@@ -17,9 +17,10 @@ Index design (one user with 10,000 calls in a table of millions):
   not-deleted incoming missed rows only: the missed count (with `since` or unseen) reads just
   those index entries.
 * `call_tallies` keeps each user's log in totals: calls and seconds per (direction, type,
-  status, answered) over entries not deleted, changed in the transaction that changes the
-  entries. A page's total, the all-time statistics and the missed count add up a few of these
-  rows instead of counting a heavy user's 10,000 index entries on every request.
+  status, answered) over entries not deleted, kept by triggers on `call_entries` (migration
+  0004) in the statement that changes an entry. A page's total, the all-time statistics and
+  the missed count add up a few of these rows instead of counting a heavy user's 10,000
+  index entries on every request.
 * `busy_users` has one row per user in a non-terminal call (the primary key makes the
   database refuse a second booking: the race-free busy check), and `ix_calls_active` covers
   the few non-terminal calls the sweeper looks at.

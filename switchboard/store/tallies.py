@@ -1,8 +1,9 @@
 """Each user's call log in totals (`call_tallies`): calls and seconds per (direction, type,
 status, answered) over the entries not deleted.
 
-The database keeps them: triggers on `call_entries` (migration 0004) change the tallies in the
-statement that inserts, moves or deletes an entry. Here are the reads.
+The database keeps them: triggers on `call_entries` change the tallies in the statement that
+inserts, moves or deletes an entry. The triggers come with migration 0004 (`create_all` makes
+none: the service always migrates its databases). Here are the reads.
 """
 
 from __future__ import annotations
