@@ -57,26 +57,27 @@ async def test_a_snapshot_sees_what_was_committed_before_it(database: Database) 
             await session.execute(text("DROP TABLE snapshot_seen"))
 
 
-async def test_a_snapshot_read_whose_connection_died_runs_again(
-    database: Database, database_url: str
-) -> None:
-    if database.is_sqlite:
-        pytest.skip("a SQLite file has no server to drop connections")
+async def test_a_snapshot_read_whose_connection_died_runs_again(postgres_database: str) -> None:
+    """PostgreSQL only: a SQLite file has no server to drop connections."""
 
     async def backend(connection: AsyncConnection) -> int:
         return int(await connection.scalar(text("SELECT pg_backend_pid()")))
 
-    first = await database.snapshot(backend)
-    # The server ends every other session on this database (a restart, an idle timeout).
-    async with database.write() as session:
-        ended = await session.scalar(
-            text(
-                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
-                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+    database = Database(postgres_database)
+    try:
+        first = await database.snapshot(backend)
+        # The server ends every other session on this database (a restart, an idle timeout).
+        async with database.write() as session:
+            ended = await session.scalar(
+                text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
             )
-        )
-    assert ended >= 1
-    assert await database.snapshot(backend) != first
+        assert ended >= 1
+        assert await database.snapshot(backend) != first
+    finally:
+        await database.dispose()
 
 
 async def test_a_snapshot_read_that_fails_for_itself_is_not_repeated(database: Database) -> None:
