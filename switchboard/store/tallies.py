@@ -15,29 +15,21 @@ from sqlalchemy import Select, Table, bindparam, func, select
 
 from switchboard.store.models import CallTally
 
-_tallies: Table = CallTally.__table__  # type: ignore[assignment]
+TABLE: Table = CallTally.__table__  # type: ignore[assignment]
 # The history filters that the tallies can answer (a page's total) on their own.
 TALLIED_FILTERS = frozenset({"call_type", "status", "direction"})
 
 
 def total_statement(names: Iterable[str]) -> Select[Any]:
     """The number of the user's calls that match these (tallied) filters."""
-    where = [_tallies.c.user_id == bindparam("user_id")]
-    where += [_tallies.c[name] == bindparam(name) for name in names]
-    return select(func.coalesce(func.sum(_tallies.c.calls), 0).label("total")).where(*where)
+    where = [TABLE.c.user_id == bindparam("user_id")]
+    where += [TABLE.c[name] == bindparam(name) for name in names]
+    return select(func.coalesce(func.sum(TABLE.c.calls), 0).label("total")).where(*where)
 
 
 MISSED_TOTAL = total_statement(()).where(
-    _tallies.c.direction == "incoming", _tallies.c.status == "missed"
+    TABLE.c.direction == "incoming", TABLE.c.status == "missed"
 )
-USER_TALLIES = select(
-    _tallies.c.direction,
-    _tallies.c.call_type,
-    _tallies.c.status,
-    _tallies.c.answered,
-    _tallies.c.calls,
-    _tallies.c.duration,
-).where(_tallies.c.user_id == bindparam("user_id"))
 
 # The tallies computed afresh from the entries (the tests compare).
 RECOUNT = (
