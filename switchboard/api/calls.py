@@ -10,8 +10,9 @@ from uuid import UUID
 from fastapi import APIRouter, Body, Query, status
 from pydantic import AfterValidator, BeforeValidator
 
-from switchboard.api.deps import CurrentUser, RateLimitsDep, ServicesDep
+from switchboard.api.deps import CurrentUserId, RateLimitsDep, ServicesDep
 from switchboard.api.openapi import AUTHENTICATED, errors
+from switchboard.api.responses import WireResponse
 from switchboard.api.schemas import (
     ActiveCallEnvelope,
     AnswerIn,
@@ -23,7 +24,6 @@ from switchboard.api.schemas import (
     IceServerOut,
     IceServersOut,
     InitiateIn,
-    Pagination,
     SeenOut,
     StatsEnvelope,
     StatsOut,
@@ -34,7 +34,7 @@ from switchboard.domain.calls import CallStatus, CallType, Direction, EndReason
 from switchboard.services.ice import ice_servers_for
 from switchboard.services.views import CallView
 from switchboard.store.calls import HistoryFilter
-from switchboard.wire import CallOut
+from switchboard.wire import call_wire
 
 router = APIRouter(prefix="/calls", tags=["calls"], responses=AUTHENTICATED)
 
@@ -63,32 +63,33 @@ def _iso_8601(value: object) -> object:
 UtcDatetime = Annotated[datetime, BeforeValidator(_iso_8601), AfterValidator(_utc)]
 
 
-def _envelope(call: CallView, viewer_id: str) -> CallEnvelope:
-    return CallEnvelope(call=CallOut.of(call, viewer_id=viewer_id))
+def _envelope(call: CallView, viewer_id: str, status_code: int = 200) -> WireResponse:
+    return WireResponse({"call": call_wire(call, viewer_id=viewer_id)}, status_code)
 
 
 @router.post(
     "/initiate",
     status_code=status.HTTP_201_CREATED,
+    response_model=CallEnvelope,
     responses=errors(403, 404, 409, 415, 422, 429),
 )
 async def initiate(
-    body: InitiateIn, user: CurrentUser, services: ServicesDep, rate: RateLimitsDep
-) -> CallEnvelope:
-    await rate.limiter.hit(rate.limits.call_initiate, user.id)
+    body: InitiateIn, user_id: CurrentUserId, services: ServicesDep, rate: RateLimitsDep
+) -> WireResponse:
+    await rate.limiter.hit(rate.limits.call_initiate, user_id)
     call = await services.calls.initiate(
-        caller_id=user.id,
+        caller_id=user_id,
         receiver_id=body.receiver_id,
         call_type=body.call_type,
         conversation_id=body.conversation_id,
         connection_id=body.connection_id,
     )
-    return _envelope(call, user.id)
+    return _envelope(call, user_id, status.HTTP_201_CREATED)
 
 
-@router.get("/history", responses=errors(422))
+@router.get("/history", response_model=HistoryOut, responses=errors(422))
 async def history(
-    user: CurrentUser,
+    user_id: CurrentUserId,
     services: ServicesDep,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
@@ -99,7 +100,7 @@ async def history(
     conversation_id: Annotated[UUID | None, Query(alias="conversationId")] = None,
     from_: Annotated[UtcDatetime | None, Query(alias="from")] = None,
     to: UtcDatetime | None = None,
-) -> HistoryOut:
+) -> WireResponse:
     filters = HistoryFilter(
         call_type=call_type.value if call_type else None,
         status=status_.value if status_ else None,
@@ -109,49 +110,51 @@ async def history(
         start=from_,
         end=to,
     )
-    result = await services.calls.history(user_id=user.id, filters=filters, page=page, limit=limit)
-    return HistoryOut(
-        calls=[CallOut.of(call, viewer_id=user.id) for call in result.calls],
-        pagination=Pagination(
-            page=result.page,
-            limit=result.limit,
-            total=result.total,
-            total_pages=result.total_pages,
-            has_next=result.has_next,
-        ),
+    result = await services.calls.history(user_id=user_id, filters=filters, page=page, limit=limit)
+    return WireResponse(
+        {
+            "calls": [call_wire(call, viewer_id=user_id) for call in result.calls],
+            "pagination": {
+                "page": result.page,
+                "limit": result.limit,
+                "total": result.total,
+                "totalPages": result.total_pages,
+                "hasNext": result.has_next,
+            },
+        }
     )
 
 
-@router.get("/active")
-async def active(user: CurrentUser, services: ServicesDep) -> ActiveCallEnvelope:
-    call = await services.calls.active(user_id=user.id)
-    return ActiveCallEnvelope(call=CallOut.of(call, viewer_id=user.id) if call else None)
+@router.get("/active", response_model=ActiveCallEnvelope)
+async def active(user_id: CurrentUserId, services: ServicesDep) -> WireResponse:
+    call = await services.calls.active(user_id=user_id)
+    return WireResponse({"call": call_wire(call, viewer_id=user_id) if call else None})
 
 
 @router.get("/missed/count", responses=errors(422))
 async def missed_count(
-    user: CurrentUser,
+    user_id: CurrentUserId,
     services: ServicesDep,
     since: UtcDatetime | None = None,
     unseen: bool = False,
 ) -> CountOut:
-    count = await services.calls.missed_count(user_id=user.id, since=since, unseen=unseen)
+    count = await services.calls.missed_count(user_id=user_id, since=since, unseen=unseen)
     return CountOut(count=count)
 
 
 @router.post("/missed/seen")
-async def missed_seen(user: CurrentUser, services: ServicesDep) -> SeenOut:
-    return SeenOut(seen_at=await services.calls.mark_missed_seen(user_id=user.id))
+async def missed_seen(user_id: CurrentUserId, services: ServicesDep) -> SeenOut:
+    return SeenOut(seen_at=await services.calls.mark_missed_seen(user_id=user_id))
 
 
 @router.get("/stats/summary", responses=errors(422))
 async def stats(
-    user: CurrentUser,
+    user_id: CurrentUserId,
     services: ServicesDep,
     from_: Annotated[UtcDatetime | None, Query(alias="from")] = None,
     to: UtcDatetime | None = None,
 ) -> StatsEnvelope:
-    result = await services.calls.stats(user_id=user.id, start=from_, end=to)
+    result = await services.calls.stats(user_id=user_id, start=from_, end=to)
     return StatsEnvelope(
         stats=StatsOut(
             total=result.total,
@@ -168,50 +171,56 @@ async def stats(
 
 
 @router.get("/ice-servers", response_model_exclude_none=True)
-async def ice_servers(user: CurrentUser, services: ServicesDep) -> IceServersOut:
-    result = ice_servers_for(user_id=user.id, settings=services.settings, clock=services.clock)
+async def ice_servers(user_id: CurrentUserId, services: ServicesDep) -> IceServersOut:
+    result = ice_servers_for(user_id=user_id, settings=services.settings, clock=services.clock)
     return IceServersOut(
         ice_servers=[IceServerOut(**server) for server in result.servers], ttl=result.ttl
     )
 
 
-@router.get("/{call_id}", responses=errors(404, 422))
-async def get_call(call_id: str, user: CurrentUser, services: ServicesDep) -> CallEnvelope:
-    return _envelope(await services.calls.get(user_id=user.id, call_id=call_id), user.id)
+@router.get("/{call_id}", response_model=CallEnvelope, responses=errors(404, 422))
+async def get_call(call_id: str, user_id: CurrentUserId, services: ServicesDep) -> WireResponse:
+    return _envelope(await services.calls.get(user_id=user_id, call_id=call_id), user_id)
 
 
-@router.patch("/{call_id}/answer", responses=errors(403, 404, 409, 415, 422))
+@router.patch(
+    "/{call_id}/answer", response_model=CallEnvelope, responses=errors(403, 404, 409, 415, 422)
+)
 async def answer(
-    call_id: str, body: AnswerIn, user: CurrentUser, services: ServicesDep
-) -> CallEnvelope:
+    call_id: str, body: AnswerIn, user_id: CurrentUserId, services: ServicesDep
+) -> WireResponse:
     call = await services.calls.answer(
-        user_id=user.id, call_id=call_id, accept=body.accept, connection_id=body.connection_id
+        user_id=user_id, call_id=call_id, accept=body.accept, connection_id=body.connection_id
     )
-    return _envelope(call, user.id)
+    return _envelope(call, user_id)
 
 
-@router.patch("/{call_id}/end", responses=errors(403, 404, 409, 415, 422))
+@router.patch(
+    "/{call_id}/end", response_model=CallEnvelope, responses=errors(403, 404, 409, 415, 422)
+)
 async def end(
     call_id: str,
-    user: CurrentUser,
+    user_id: CurrentUserId,
     services: ServicesDep,
     body: Annotated[EndIn | None, Body()] = None,
-) -> CallEnvelope:
+) -> WireResponse:
     reason = EndReason(body.reason) if body and body.reason else None
     return _envelope(
-        await services.calls.end(user_id=user.id, call_id=call_id, reason=reason), user.id
+        await services.calls.end(user_id=user_id, call_id=call_id, reason=reason), user_id
     )
 
 
-@router.patch("/{call_id}/status", responses=errors(403, 404, 409, 415, 422))
+@router.patch(
+    "/{call_id}/status", response_model=CallEnvelope, responses=errors(403, 404, 409, 415, 422)
+)
 async def set_status(
-    call_id: str, body: StatusIn, user: CurrentUser, services: ServicesDep
-) -> CallEnvelope:
-    call = await services.calls.set_status(user_id=user.id, call_id=call_id, status=body.status)
-    return _envelope(call, user.id)
+    call_id: str, body: StatusIn, user_id: CurrentUserId, services: ServicesDep
+) -> WireResponse:
+    call = await services.calls.set_status(user_id=user_id, call_id=call_id, status=body.status)
+    return _envelope(call, user_id)
 
 
 @router.delete("/{call_id}", responses=errors(404, 409, 422))
-async def delete(call_id: str, user: CurrentUser, services: ServicesDep) -> SuccessOut:
-    await services.calls.delete(user_id=user.id, call_id=call_id)
+async def delete(call_id: str, user_id: CurrentUserId, services: ServicesDep) -> SuccessOut:
+    await services.calls.delete(user_id=user_id, call_id=call_id)
     return SuccessOut()

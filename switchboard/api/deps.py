@@ -1,4 +1,4 @@
-"""Dependencies: the services of the running app and the current user."""
+"""Dependencies: the services of the running app and the current user's id."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from switchboard.services.container import Services
 from switchboard.services.errors import unauthorized
 from switchboard.services.ratelimit import RateLimits
-from switchboard.services.views import UserView
 
 _bearer = HTTPBearer(auto_error=False)
 
@@ -43,13 +42,14 @@ async def client_address(request: Request) -> str:
 ClientAddress = Annotated[str, Depends(client_address)]
 
 
-async def get_current_user(
+async def current_user_id(
     services: ServicesDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> UserView:
+) -> str:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise unauthorized()
     return await services.auth.authenticate(credentials.credentials)
 
 
-CurrentUser = Annotated[UserView, Depends(get_current_user)]
+# The authenticated user's id (routes that show the user load it: `/users/me`).
+CurrentUserId = Annotated[str, Depends(current_user_id)]

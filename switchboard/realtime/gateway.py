@@ -28,7 +28,7 @@ from switchboard.realtime.signaling import SignalRefused, route_signal
 from switchboard.services.calls import CallService
 from switchboard.services.conversations import ConversationService
 from switchboard.services.views import CallEventType, UserView
-from switchboard.wire import CallOut, UserOut
+from switchboard.wire import call_wire, user_wire
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +120,7 @@ class Gateway:
 
     async def _active_call(self, user_id: str) -> dict[str, object] | None:
         call = await self._calls.active(user_id=user_id)
-        return CallOut.of(call, viewer_id=user_id).wire() if call else None
+        return call_wire(call, viewer_id=user_id) if call else None
 
     # -- one connection -----------------------------------------------------------------------
 
@@ -144,7 +144,7 @@ class Gateway:
                     )
                 )
             hello = {
-                "user": UserOut.of(user).model_copy(update={"online": True}).wire(),
+                "user": {**user_wire(user), "online": True},
                 "connectionId": connection.connection_id,
                 "activeCall": await self._active_call(user.id),
             }

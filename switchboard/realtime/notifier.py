@@ -10,7 +10,7 @@ from switchboard.realtime.bus import Bus, Envelope
 from switchboard.realtime.codec import frame
 from switchboard.realtime.signaling import CallState
 from switchboard.services.views import STATUS_EVENTS, CallEvent, CallEventType, CallView
-from switchboard.wire import CallOut
+from switchboard.wire import call_wire
 
 
 def call_state(call: CallView) -> CallState:
@@ -35,7 +35,7 @@ def call_envelopes(event: CallEvent) -> list[Envelope]:
     state = state_dict(call)
     envelopes = []
     for user_id in (call.caller.id, call.receiver.id):
-        data: dict[str, Any] = {"call": CallOut.of(call, viewer_id=user_id).wire()}
+        data: dict[str, Any] = {"call": call_wire(call, viewer_id=user_id)}
         if call.status is CallStatus.INITIATED:
             is_caller = user_id == call.caller.id
             event_type = CallEventType.INITIATED if is_caller else CallEventType.INCOMING

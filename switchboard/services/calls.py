@@ -37,11 +37,11 @@ from switchboard.services.errors import (
 )
 from switchboard.services.ports import EventPublisher, Presence
 from switchboard.services.users import UserService
-from switchboard.services.views import CallEvent, CallRecord, CallView
+from switchboard.services.views import CallEvent, CallView
 from switchboard.store import calls as store
 from switchboard.store import conversations as conversation_store
 from switchboard.store import users as user_store
-from switchboard.store.calls import HistoryFilter
+from switchboard.store.calls import CallRow, HistoryFilter
 from switchboard.store.db import Database
 from switchboard.store.models import Call
 
@@ -113,7 +113,7 @@ class CallService:
         now = self._clock.now()
         call_id = new_id()
         async with self._db.write() as session:
-            if not is_id(receiver_id) or not await self._users.exists(session, receiver_id):
+            if not is_id(receiver_id) or not await self._users.exists(receiver_id, session):
                 raise not_found(USER_NOT_FOUND, "User not found")
             if receiver_id == caller_id:
                 raise invalid("cannot_call_self", "You cannot call yourself")
@@ -425,7 +425,7 @@ class CallService:
         return (await self._views(session, [call]))[0]
 
     async def _views(
-        self, session: AsyncSession | None, calls: Sequence[CallRecord]
+        self, session: AsyncSession | None, calls: Sequence[Call | CallRow]
     ) -> list[CallView]:
         users = await self._users.load_views(
             session, {uid for call in calls for uid in (call.caller_id, call.receiver_id)}

@@ -49,7 +49,7 @@ class UserService:
             found.update({uid: self._remember(user) for uid, user in loaded.items()})
         return found
 
-    async def exists(self, session: AsyncSession, user_id: str) -> bool:
+    async def exists(self, user_id: str, session: AsyncSession | None = None) -> bool:
         return bool(await self._profiles_of(session, [user_id]))
 
     async def get(self, *, user_id: str) -> UserView:
@@ -78,4 +78,5 @@ class UserService:
 
     async def _with_presence(self, profiles: dict[str, UserView]) -> dict[str, UserView]:
         online = await self._presence.online_users(profiles) if profiles else set()
-        return {uid: replace(p, online=uid in online) for uid, p in profiles.items()}
+        # Kept profiles say offline: only the users online need a copy that says otherwise.
+        return {uid: replace(p, online=True) if uid in online else p for uid, p in profiles.items()}

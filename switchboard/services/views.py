@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Protocol
 
 from switchboard.domain.calls import CallStatus, Direction, direction_for
-from switchboard.store.models import User
+from switchboard.store.calls import CallRow
+from switchboard.store.models import Call, User
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,45 +28,6 @@ class UserView:
             online=online,
             created_at=user.created_at,
         )
-
-
-class CallRecord(Protocol):
-    """A stored call as its view reads it: the model, or a row of its view's columns."""
-
-    @property
-    def id(self) -> str: ...
-    @property
-    def caller_id(self) -> str: ...
-    @property
-    def receiver_id(self) -> str: ...
-    @property
-    def conversation_id(self) -> str: ...
-    @property
-    def call_type(self) -> str: ...
-    @property
-    def status(self) -> str: ...
-    @property
-    def end_reason(self) -> str | None: ...
-    @property
-    def ended_by(self) -> str | None: ...
-    @property
-    def started_at(self) -> datetime: ...
-    @property
-    def answered_at(self) -> datetime | None: ...
-    @property
-    def ended_at(self) -> datetime | None: ...
-    @property
-    def duration(self) -> int: ...
-    @property
-    def version(self) -> int: ...
-    @property
-    def created_at(self) -> datetime: ...
-    @property
-    def updated_at(self) -> datetime: ...
-    @property
-    def caller_connection_id(self) -> str | None: ...
-    @property
-    def receiver_connection_id(self) -> str | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +51,7 @@ class CallView:
     receiver_connection_id: str | None
 
     @classmethod
-    def of(cls, call: CallRecord, *, caller: UserView, receiver: UserView) -> CallView:
+    def of(cls, call: Call | CallRow, *, caller: UserView, receiver: UserView) -> CallView:
         return cls(
             id=call.id,
             caller=caller,
