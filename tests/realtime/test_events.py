@@ -126,6 +126,15 @@ async def test_presence_goes_to_people_who_share_a_conversation(
     assert response.json()["user"]["online"] is False
 
 
+async def test_me_is_online_while_one_of_my_devices_is_connected(
+    user: NewUser, connect: Connect
+) -> None:
+    alice = await user()
+    assert (await alice.http.get("/users/me")).json()["user"]["online"] is False
+    await connect(alice)
+    assert (await alice.http.get("/users/me")).json()["user"]["online"] is True
+
+
 async def test_a_reconnecting_device_replaces_the_old_socket(
     user: NewUser, connect: Connect
 ) -> None:
