@@ -129,7 +129,8 @@ async def gateway_socket(state: State, scope: Scope, receive: Receive, send: Sen
     del headers, query
     scope["headers"] = []
     try:
-        user = await services.users.get(user_id=await services.auth.authenticate(token or ""))
+        user_id = await services.auth.authenticate(token or "")
+        user = await services.users.get(user_id=user_id)  # for hello
     except ServiceError:
         await _close(send, UNAUTHORIZED_CLOSE_CODE, "unauthorized")
         return
