@@ -20,17 +20,15 @@ from sqlalchemy import (
     text,
     true,
 )
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql.functions import FunctionElement
 
 from switchboard.domain.calls import CallType
 from switchboard.store import tallies
+from switchboard.store.db import Reader
 from switchboard.store.models import ACTIVE, MISSED, BusyUser, Call, CallEntry
 from switchboard.store.upsert import insert_ignoring_conflicts
-
-# Reads run in a session's transaction, or on their own (`Database.snapshot`).
-Reader = AsyncSession | AsyncConnection
 
 # The statements of every call move, built once: building one per use (and its cache key)
 # cost more than running it. Table-level (Core) statements where no ORM object is involved.

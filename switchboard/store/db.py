@@ -39,6 +39,9 @@ SNAPSHOT = "switchboard_snapshot"  # the execution option of statements run with
 
 T = TypeVar("T")
 
+# What the store's reads run on: a session's transaction, or a `snapshot`'s connection.
+Reader = AsyncSession | AsyncConnection
+
 
 def _sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:
     database = make_url(url).database or ":memory:"

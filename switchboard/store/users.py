@@ -6,8 +6,9 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import bindparam, func, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from switchboard.store.db import Reader
 from switchboard.store.models import User
 from switchboard.store.upsert import insert_ignoring_conflicts
 
@@ -45,7 +46,7 @@ async def get_user(session: AsyncSession, user_id: str) -> User | None:
 _MISSED_SEEN_AT = select(User.missed_seen_at).where(User.id == bindparam("user_id"))
 
 
-async def missed_seen_at(reader: AsyncSession | AsyncConnection, user_id: str) -> datetime | None:
+async def missed_seen_at(reader: Reader, user_id: str) -> datetime | None:
     """When the user last marked their missed calls seen (None: never, or no such user)."""
     return await reader.scalar(_MISSED_SEEN_AT, {"user_id": user_id})
 
