@@ -89,8 +89,8 @@ class Registry:
     def all(self) -> list[Connection]:
         return [c for mine in self._by_user.values() for c in mine.values()]
 
-    def users(self) -> set[str]:
-        return set(self._by_user)
+    def has_user(self, user_id: str) -> bool:
+        return user_id in self._by_user
 
     def __len__(self) -> int:
         return sum(len(mine) for mine in self._by_user.values())

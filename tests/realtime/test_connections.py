@@ -18,9 +18,9 @@ def test_registry_replaces_a_device_and_forgets_only_the_current_one() -> None:
     assert registry.add(old) is None
     assert registry.add(new) is old
     assert registry.remove(old) is False
-    assert registry.get("alice", "phone") is new
+    assert registry.get("alice", "phone") is new and registry.has_user("alice")
     assert registry.remove(new) is True
-    assert registry.users() == set() and len(registry) == 0
+    assert not registry.has_user("alice") and len(registry) == 0
 
 
 def test_hello_goes_first_and_slow_readers_are_dropped() -> None:
