@@ -351,10 +351,8 @@ class CallService:
             return await self._view(session, call) if call else None
 
     async def active(self, *, user_id: str) -> CallView | None:
-        async with self._db.read() as session:
-            call_id = await store.active_call_id(session, user_id)
-            call = await store.get_call(session, call_id) if call_id else None
-            return await self._view(session, call) if call else None
+        call = await self._db.snapshot(lambda connection: store.active_call(connection, user_id))
+        return (await self._views(None, [call]))[0] if call else None
 
     async def history(
         self, *, user_id: str, filters: HistoryFilter, page: int, limit: int

@@ -40,7 +40,6 @@ _INSERT_ENTRIES = insert(_entries)
 _CALL_BY_ID = select(Call).where(Call.id == bindparam("call_id"))
 _CALL_BY_ID_LOCKED = _CALL_BY_ID.with_for_update()
 _RELEASE_BUSY = _busy.delete().where(_busy.c.call_id == bindparam("call_id"))
-_ACTIVE_CALL_ID = select(_busy.c.call_id).where(_busy.c.user_id == bindparam("user_id"))
 _SYNC_ENTRIES = (
     _entries.update()
     .where(_entries.c.call_id == bindparam("of_call_id"))
@@ -139,11 +138,6 @@ async def sync_entries(session: AsyncSession, call: Call) -> None:
             "new_duration": call.duration,
         },
     )
-
-
-async def active_call_id(session: AsyncSession, user_id: str) -> str | None:
-    result = await session.execute(_ACTIVE_CALL_ID, {"user_id": user_id})
-    return result.scalar_one_or_none()
 
 
 async def active_calls(session: AsyncSession) -> list[Call]:
@@ -246,6 +240,19 @@ class CallRow(NamedTuple):
     updated_at: datetime
     caller_connection_id: str | None
     receiver_connection_id: str | None
+
+
+_ACTIVE_CALL = (
+    select(*(_calls.c[name] for name in CallRow._fields))
+    .join_from(_busy, _calls, _calls.c.id == _busy.c.call_id)
+    .where(_busy.c.user_id == bindparam("user_id"))
+)
+
+
+async def active_call(reader: Reader, user_id: str) -> CallRow | None:
+    """The user's ringing or ongoing call (the one their busy mark points at)."""
+    row = (await reader.execute(_ACTIVE_CALL, {"user_id": user_id})).first()
+    return CallRow._make(row) if row is not None else None
 
 
 @cache

@@ -42,6 +42,9 @@ async def test_video_call_from_ring_to_history(register: Register) -> None:
 
     active = (await alice.client.get("/calls/active")).json()["call"]
     assert active["id"] == call["id"] and active["status"] == "answered"
+    assert active == (await alice.client.get(f"/calls/{call['id']}")).json()["call"]
+    bobs_active = (await bob.client.get("/calls/active")).json()["call"]
+    assert bobs_active == {**active, "direction": "incoming"}
 
     ended = (await alice.client.patch(f"/calls/{call['id']}/end")).json()["call"]
     assert ended["status"] == "ended"
