@@ -20,6 +20,7 @@ import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection
 
+from bench import floor
 from bench.client import Http
 from bench.procinfo import CpuMeter
 from bench.servers import SECRET, Cluster, password_hash
@@ -356,28 +357,48 @@ def queries(subject: Subject) -> dict[str, str]:
 
 
 async def measure(cluster: Cluster, subject: Subject, *, repeat: int) -> dict[str, Any]:
+    """Each query's latency and the server's CPU per request; around them, on the same server,
+    the floor routes (`bench/floor.py`) as the run's yardstick: what the machine's minute did
+    to requests that no call-log work is in."""
     token = TokenCodec(secret=SECRET, ttl_seconds=3600, clock=SystemClock()).issue(subject.user_id)
     http = Http("127.0.0.1", cluster.port(), token)
-    results: dict[str, Any] = {}
     try:
-        for name, path in queries(subject).items():
-            for _ in range(max(3, repeat // 10)):  # warm-up
-                await http.request("GET", path)
-            samples = []
-            meter = CpuMeter(cluster.pids).start()
-            for _ in range(repeat):
-                started = time.perf_counter()
-                body = await http.request("GET", path)
-                samples.append(time.perf_counter() - started)
-            meter.stop()
-            results[name] = {
-                **summary_ms(samples),
-                "server_cpu_ms_per_request": round(1000 * meter.servers / repeat, 3),
-                "total": body.get("pagination", {}).get("total", body.get("count")),
-            }
+        before = {path: await _timed(http, cluster, path, repeat) for path in floor.HTTP_ROUTES}
+        results = {
+            name: await _timed(http, cluster, path, repeat)
+            for name, path in queries(subject).items()
+        }
+        after = {path: await _timed(http, cluster, path, repeat) for path in floor.HTTP_ROUTES}
     finally:
         await http.close()
-    return results
+    yardsticks = {
+        path: {
+            "server_cpu_ms_per_request": [
+                before[path]["server_cpu_ms_per_request"],
+                after[path]["server_cpu_ms_per_request"],
+            ],
+            "p99_ms": [before[path]["p99_ms"], after[path]["p99_ms"]],
+        }
+        for path in floor.HTTP_ROUTES
+    }
+    return {"queries": results, "yardsticks": yardsticks}
+
+
+async def _timed(http: Http, cluster: Cluster, path: str, repeat: int) -> dict[str, Any]:
+    for _ in range(max(3, repeat // 10)):  # warm-up
+        await http.request("GET", path)
+    samples = []
+    meter = CpuMeter(cluster.pids).start()
+    for _ in range(repeat):
+        started = time.perf_counter()
+        body = await http.request("GET", path)
+        samples.append(time.perf_counter() - started)
+    meter.stop()
+    return {
+        **summary_ms(samples),
+        "server_cpu_ms_per_request": round(1000 * meter.servers / repeat, 3),
+        "total": body.get("pagination", {}).get("total", body.get("count")),
+    }
 
 
 async def query_plans(url: str, subject: Subject) -> dict[str, list[str]]:

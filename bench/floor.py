@@ -4,7 +4,7 @@ against what is left to optimise.
 - HTTP: the server's CPU per request, one at a time on a keep-alive connection, for routes that
   do ever less: `/healthz` (the middleware stack and routing, no auth, no database),
   `/users/me` (plus the bearer-token dependency; the profile comes from a cache) and
-  `/calls/active` (plus one read transaction of one indexed statement).
+  `/calls/active` (plus one read of one indexed statement, outside a transaction).
 - Database: this process's own CPU per transaction through `switchboard.store.db.Database` (the
   service's engines, pragmas and SQLite driver), for an empty read (`SELECT 1`) and for a
   write of one, then five, `UPDATE`s that match no row (the difference: a statement's cost).

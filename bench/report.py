@@ -13,6 +13,10 @@ def _mark(ok: bool) -> str:
     return "met" if ok else "**missed**"
 
 
+def _pair(values: list[Any]) -> str:
+    return " / ".join(str(v) for v in values)
+
+
 def markdown(results: dict[str, Any]) -> str:
     lines = [
         "# Benchmark results",
@@ -115,6 +119,15 @@ def markdown(results: dict[str, Any]) -> str:
                 _row(name, r["total"], r["p50_ms"], r["p99_ms"], r["server_cpu_ms_per_request"],
                      _mark(r["p99_ms"] < 5))
             )  # fmt: skip
+        lines += [
+            "",
+            "Yardstick, the floor routes on the same server before and after the queries:",
+            "",
+            _row("floor route", "server CPU ms/req (before, after)", "p99 ms (before, after)"),
+            _row(*["---"] * 3),
+            *(_row(f"GET {path}", _pair(r["server_cpu_ms_per_request"]), _pair(r["p99_ms"]))
+              for path, r in out["yardsticks"].items()),
+        ]  # fmt: skip
         lines += ["", "<details><summary>query plans</summary>", "", "```"]
         for name, plan in out["plans"].items():
             lines += [f"# {name}", *plan]

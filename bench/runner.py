@@ -205,14 +205,14 @@ class Run:
             await cluster.prepare(url)
             cluster.start()
             subject = await calllog.heavy_subject(url)
-            timings = await calllog.measure(cluster, subject, repeat=self.plan.calllog_repeat)
+            measured = await calllog.measure(cluster, subject, repeat=self.plan.calllog_repeat)
             plans = await calllog.query_plans(url, subject)
         finally:
             await _cleanup(cluster)
             if pg_name is not None and not self.plan.cache:
                 await drop_postgres_database(pg_name)
-        self.log(f"calllog {kind}: {timings}")
-        return {"shape": vars_of(shape), "data": loaded, "queries": timings, "plans": plans}
+        self.log(f"calllog {kind}: {measured}")
+        return {"shape": vars_of(shape), "data": loaded, **measured, "plans": plans}
 
 
 async def _postgres_database(name: str) -> str:

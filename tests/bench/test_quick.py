@@ -83,6 +83,10 @@ def test_call_log(results: dict[str, Any]) -> None:
             assert query["n"] == QUICK.calllog_repeat, name
             assert _positive(query["p50_ms"]), name
         assert out["queries"]["history page 1"]["total"] > 0
+        assert set(out["yardsticks"]) == {"/healthz", "/users/me", "/calls/active"}
+        for yardstick in out["yardsticks"].values():
+            assert all(_positive(p99) for p99 in yardstick["p99_ms"])
+            assert len(yardstick["server_cpu_ms_per_request"]) == 2
         plans = "\n".join(line for plan in out["plans"].values() for line in plan)
         assert "ix_call_entries_log" in plans
 
