@@ -383,7 +383,10 @@ async def idle_devices(
         ]
         devices: list[Device] = list(await bounded(100, jobs))
         opened_in = time.perf_counter() - started
+        # What the held sockets alone cost (heartbeats: each is pinged every 20 s).
+        meter = CpuMeter([pid]).start()
         await asyncio.sleep(2)
+        meter.stop()
         after = rss_kib(pid)
         ring = await ring_latency(cluster, users, pairs=1, rounds=ring_rounds, limit_s=limit_s)
         held = sum(1 for d in devices if d.ws.close_code is None)
@@ -395,5 +398,6 @@ async def idle_devices(
         "rss_before_kib": before,
         "rss_after_kib": after,
         "kib_per_connection": round((after - before) / max(1, len(devices)), 2),
+        "idle_server_cpu_pct": meter.report()["server_cpu_pct"],
         "ring": ring,
     }

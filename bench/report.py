@@ -99,8 +99,8 @@ def markdown(results: dict[str, Any]) -> str:
             f"{idle['connections']} connections ({idle['held_open']} still open at the end), "
             f"opened in {idle['open_s']} s; server RSS {idle['rss_before_kib']} -> "
             f"{idle['rss_after_kib']} KiB: **{idle['kib_per_connection']} KiB per connection** "
-            f"(target <= 20). Ring latency meanwhile: p50 {ring['p50_ms']} ms, p99 "
-            f"{ring['p99_ms']} ms.",
+            f"(target <= 20); held idle, they cost the server {idle['idle_server_cpu_pct']}% of "
+            f"a core. Ring latency meanwhile: p50 {ring['p50_ms']} ms, p99 {ring['p99_ms']} ms.",
             "",
         ]
     for kind, out in results.get("calllog", {}).items():

@@ -72,6 +72,7 @@ def test_idle_devices(results: dict[str, Any]) -> None:
     idle = results["idle"]
     assert idle["connections"] == idle["held_open"] == QUICK.idle_connections
     assert idle["rss_after_kib"] > 0
+    assert idle["idle_server_cpu_pct"] >= 0
     assert idle["ring"]["n"] == QUICK.idle_ring_rounds
 
 
