@@ -19,6 +19,15 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
+def machine_busy_seconds() -> float:
+    """CPU seconds all cores spent on anything but idling and waiting for I/O since boot, from
+    /proc/stat (every process on the machine: the databases, Redis, other work)."""
+    with open("/proc/stat") as handle:
+        ticks = [int(v) for v in handle.readline().split()[1:]]
+    idle, iowait = ticks[3], ticks[4]
+    return (sum(ticks[:8]) - idle - iowait) / CLOCK_TICKS
+
+
 def rss_kib(pid: int) -> int:
     """VmRSS of a process in KiB, from /proc/<pid>/status."""
     with open(f"/proc/{pid}/status") as handle:
@@ -48,11 +57,13 @@ class CpuMeter:
     wall: float = 0.0
     own: float = 0.0
     servers: float = 0.0
+    machine: float = 0.0
 
     def start(self) -> CpuMeter:
         self._wall0 = time.perf_counter()
         self._own0 = time.process_time()
         self._servers0 = [cpu_seconds(pid) for pid in self.pids]
+        self._machine0 = machine_busy_seconds()
         return self
 
     def stop(self) -> CpuMeter:
@@ -61,6 +72,7 @@ class CpuMeter:
         self.servers = sum(
             cpu_seconds(pid) - before for pid, before in zip(self.pids, self._servers0, strict=True)
         )
+        self.machine = machine_busy_seconds() - self._machine0
         return self
 
     def report(self) -> dict[str, float]:
@@ -71,4 +83,5 @@ class CpuMeter:
             "loadgen_cpu_pct": round(100 * self.own / wall, 1),
             "server_cpu_s": round(self.servers, 3),
             "server_cpu_pct": round(100 * self.servers / wall, 1),
+            "machine_cpu_pct": round(100 * self.machine / wall, 1),
         }

@@ -26,7 +26,9 @@ def markdown(results: dict[str, Any]) -> str:
         f"Started {results['started']}; load average before "
         f"{', '.join(f'{x:.2f}' for x in results['load_before'])}, after "
         f"{', '.join(f'{x:.2f}' for x in results.get('load_after', ()))}. "
-        f"Load generator CPU: {results.get('loadgen_cpu_s')} s.",
+        f'Load generator CPU: {results.get("loadgen_cpu_s")} s. "Machine CPU %" is every '
+        "process on the machine (servers, databases, Redis, load generator, anything else), "
+        f"out of {100 * results['machine']['cpus']}%.",
         "",
     ]
     echo = results["echo"]
@@ -43,8 +45,8 @@ def markdown(results: dict[str, Any]) -> str:
                 "echo, p99 < 20 ms at 50 pairs.",
                 "",
                 _row("pairs", "n", "p50 ms", "p95 ms", "p99 ms", "p50 / echo", "calls/s",
-                     "server CPU %", "loadgen CPU %", "refused", "target"),
-                _row(*["---"] * 11),
+                     "server CPU %", "loadgen CPU %", "machine CPU %", "refused", "target"),
+                _row(*["---"] * 12),
             ]  # fmt: skip
             for r in out["ring"]:
                 ratio = r["p50_ms"] / echo_p50
@@ -52,7 +54,8 @@ def markdown(results: dict[str, Any]) -> str:
                 lines.append(
                     _row(r["pairs"], r["n"], r["p50_ms"], r["p95_ms"], r["p99_ms"],
                          f"{ratio:.1f}x", r["calls_per_s"], r["server_cpu_pct"],
-                         r["loadgen_cpu_pct"], r.get("errors") or "", _mark(ok))
+                         r["loadgen_cpu_pct"], r["machine_cpu_pct"], r.get("errors") or "",
+                         _mark(ok))
                 )  # fmt: skip
             lines.append("")
         if "lifecycle" in out:
@@ -62,8 +65,8 @@ def markdown(results: dict[str, Any]) -> str:
                 "",
                 _row("pairs", "lifecycles", "per s", "p99 ms: initiate", "incoming", "answer",
                      "answered", "ice", "end", "ended", "total", "server CPU %", "loadgen CPU %",
-                     "refused"),
-                _row(*["---"] * 14),
+                     "machine CPU %", "refused"),
+                _row(*["---"] * 15),
             ]  # fmt: skip
             for r in out["lifecycle"]:
                 p99 = r["step_p99_ms"]
@@ -71,7 +74,7 @@ def markdown(results: dict[str, Any]) -> str:
                     _row(r["pairs"], r["lifecycles"], r["lifecycles_per_s"], p99["initiate"],
                          p99["incoming"], p99["answer"], p99["answered"], p99["ice"], p99["end"],
                          p99["ended"], p99["total"], r["server_cpu_pct"], r["loadgen_cpu_pct"],
-                         r.get("errors") or "")
+                         r["machine_cpu_pct"], r.get("errors") or "")
                 )  # fmt: skip
             lines.append("")
         if "relay" in out:
@@ -80,14 +83,15 @@ def markdown(results: dict[str, Any]) -> str:
                 "",
                 _row("calls", "one-way p50 ms", "p99 ms", "frames/s (window "
                      f"{out['relay'][0]['window']})", "streamed p99 ms", "server CPU us/frame",
-                     "server CPU %", "loadgen CPU %"),
-                _row(*["---"] * 8),
+                     "server CPU %", "loadgen CPU %", "machine CPU %"),
+                _row(*["---"] * 9),
             ]  # fmt: skip
             for r in out["relay"]:
                 lines.append(
                     _row(r["calls"], r["latency"]["p50_ms"], r["latency"]["p99_ms"],
                          r["frames_per_s"], r["streamed_latency"]["p99_ms"],
-                         r["server_cpu_us_per_frame"], r["server_cpu_pct"], r["loadgen_cpu_pct"])
+                         r["server_cpu_us_per_frame"], r["server_cpu_pct"], r["loadgen_cpu_pct"],
+                         r["machine_cpu_pct"])
                 )  # fmt: skip
             lines.append("")
     idle = results.get("idle")

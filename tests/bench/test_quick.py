@@ -58,6 +58,7 @@ def test_realtime_scenarios_on_every_backend(results: dict[str, Any]) -> None:
             assert ring["n"] == ring["pairs"] * QUICK.ring[ring["pairs"]]
             assert _positive(ring["p50_ms"]) and ring["p99_ms"] >= ring["p50_ms"]
             assert _positive(ring["calls_per_s"])
+            assert ring["machine_cpu_pct"] >= 0
         for life in out["lifecycle"]:
             assert life["lifecycles"] == life["pairs"] * QUICK.lifecycle[life["pairs"]]
             assert _positive(life["lifecycles_per_s"])
