@@ -352,7 +352,7 @@ class CallService:
 
     async def active(self, *, user_id: str) -> CallView | None:
         call = await self._db.snapshot(lambda connection: store.active_call(connection, user_id))
-        return (await self._views(None, [call]))[0] if call else None
+        return await self._view(None, call) if call else None
 
     async def history(
         self, *, user_id: str, filters: HistoryFilter, page: int, limit: int
@@ -419,7 +419,7 @@ class CallService:
 
     # -- helpers ------------------------------------------------------------------------------
 
-    async def _view(self, session: AsyncSession, call: Call) -> CallView:
+    async def _view(self, session: AsyncSession | None, call: Call | CallRow) -> CallView:
         return (await self._views(session, [call]))[0]
 
     async def _views(
