@@ -130,7 +130,7 @@ async def gateway_socket(state: State, scope: Scope, receive: Receive, send: Sen
     scope["headers"] = []
     try:
         user_id = await services.auth.authenticate(token or "")
-        user = await services.users.get(user_id=user_id)  # for hello
+        user = await services.users.profile(user_id=user_id)  # hello says it is online
     except ServiceError:
         await _close(send, UNAUTHORIZED_CLOSE_CODE, "unauthorized")
         return

@@ -52,12 +52,17 @@ class UserService:
     async def exists(self, user_id: str, session: AsyncSession | None = None) -> bool:
         return bool(await self._profiles_of(session, [user_id]))
 
-    async def get(self, *, user_id: str) -> UserView:
+    async def profile(self, *, user_id: str) -> UserView:
+        """The user without asking presence (`online` is False): for callers that know it."""
         if not is_id(user_id):
             raise not_found(USER_NOT_FOUND, "User not found")
         profile = (await self._profiles_of(None, [user_id])).get(user_id)
         if profile is None:
             raise not_found(USER_NOT_FOUND, "User not found")
+        return profile
+
+    async def get(self, *, user_id: str) -> UserView:
+        profile = await self.profile(user_id=user_id)
         return (await self._with_presence({user_id: profile}))[user_id]
 
     async def search(self, *, user_id: str, query: str, limit: int) -> list[UserView]:
